@@ -1,0 +1,1 @@
+"""The genome store: FASTA ingest, base codes, one-hot encoding."""

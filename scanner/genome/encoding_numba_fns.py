@@ -1,0 +1,28 @@
+"""Compiled kernels for base codes: one-hot encoding and reverse complement."""
+
+from __future__ import annotations
+
+from .._numba import kernel
+from .alphabet import BASE_BITS, N
+
+
+@kernel
+def one_hot_into(codes, out):
+    """Write the one-hot encoding of ``codes`` (n, length) into zeroed ``out`` (n, length, 4)."""
+    for i in range(codes.shape[0]):
+        for j in range(codes.shape[1]):
+            base = codes[i, j] & BASE_BITS
+            if base < N:
+                out[i, j, base] = 1
+
+
+@kernel
+def reverse_complement_into(codes, out):
+    """Reverse-complement each row of ``codes`` (n, length) into ``out``; keeps the soft mask."""
+    length = codes.shape[1]
+    for i in range(codes.shape[0]):
+        for j in range(length):
+            code = codes[i, length - 1 - j]
+            base = code & BASE_BITS
+            # A<->T and C<->G are 0<->3 and 1<->2, i.e. 3 - base; N stays N.
+            out[i, j] = (code - base + (3 - base)) if base < N else code

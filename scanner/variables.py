@@ -1,0 +1,97 @@
+"""The registry of variables the engine writes: name, dims, dtype kind, meaning.
+
+Every dataset the engine returns is checked against it (:func:`validate`) and each
+variable carries its meaning as the ``comment`` attribute, so a user sees what a
+variable holds without reading code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import xarray as xr
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    dims: tuple[str, ...]
+    kind: str  # numpy dtype kinds accepted, e.g. "i", "iu", "U", "b", "f"
+    doc: str
+
+
+_VARIABLES = [
+    Variable("contig_id", ("contigs",), "UO", "Contig names, as in the genome store."),
+    Variable("contig_length", ("contigs",), "i", "Number of bases in each contig."),
+    Variable("window_contig", ("windows",), "i", "Index into contig_id of the window's contig."),
+    Variable(
+        "window_start",
+        ("windows",),
+        "i",
+        "0-based start of the genome span the window covers (may be < 0 or run past the "
+        "contig end; such bases are N).",
+    ),
+    Variable("window_end", ("windows",), "i", "0-based, exclusive end of the genome span the window covers."),
+    Variable("window_strand", ("windows",), "U", "'+' or '-': '-' windows hold the reverse complement."),
+    Variable(
+        "window_segment_start",
+        ("windows", "segments"),
+        "i",
+        "0-based start of each genome segment placed in the window (start == end: no segment).",
+    ),
+    Variable("window_segment_end", ("windows", "segments"), "i", "0-based, exclusive end of each segment."),
+    Variable(
+        "window_segment_offset",
+        ("windows", "segments"),
+        "i",
+        "Window position of the segment's first base in window orientation (reverse "
+        "complemented for '-' windows).",
+    ),
+    Variable("window_gene_id", ("windows",), "UO", "Gene ID the window belongs to (GFF3 ID, prefix 'gene-'/'gene:' removed)."),
+    Variable("window_gene_start", ("windows",), "i", "0-based start of the gene."),
+    Variable("window_gene_end", ("windows",), "i", "0-based, exclusive end of the gene."),
+    Variable("window_padded", ("windows",), "b", "True where the window needed N padding (short gene or contig edge)."),
+    Variable(
+        "position_masked",
+        ("positions",),
+        "b",
+        "Window positions the layout always sets to N (DeepCRE masks 3 bases at the gene start and end).",
+    ),
+    Variable(
+        "window_sequence",
+        ("windows", "positions"),
+        "u",
+        "Base codes of each window in window orientation (A=0, C=1, G=2, T=3, N=4, +8 soft-masked).",
+    ),
+]
+
+VARIABLES: dict[str, Variable] = {v.name: v for v in _VARIABLES}
+
+
+def annotate(ds: xr.Dataset) -> xr.Dataset:
+    """Set each registered variable's ``comment`` attribute from the registry."""
+    for name in ds.variables:
+        if name in VARIABLES:
+            ds[name].attrs["comment"] = VARIABLES[name].doc
+    return ds
+
+
+def validate(ds: xr.Dataset, *names: str) -> None:
+    """Check that ``ds`` holds ``names`` (default: all its registered variables)
+    with the registered dims and dtype kind.
+
+    Raises
+    ------
+    ValueError
+        Naming the variable and what was expected.
+    """
+    names = names or tuple(n for n in ds.variables if n in VARIABLES)
+    for name in names:
+        if name not in ds.variables:
+            raise ValueError(f"dataset has no variable {name!r}")
+        spec = VARIABLES[name]
+        var = ds[name]
+        if var.dims != spec.dims:
+            raise ValueError(f"{name} has dims {var.dims}, expected {spec.dims}")
+        if var.dtype.kind not in spec.kind:
+            raise ValueError(f"{name} has dtype {var.dtype}, expected kind {spec.kind!r}")
