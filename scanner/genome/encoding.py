@@ -35,7 +35,10 @@ def one_hot(codes: np.ndarray, dtype: str | np.dtype = "float32") -> np.ndarray:
     if dtype.kind != "f":
         raise ValueError(f"one_hot dtype must be a float type, got {dtype}")
     out = np.zeros(rows.shape + (4,), dtype=dtype)
-    one_hot_into(rows, out)
+    if dtype == np.float16:
+        one_hot_into(rows, out.view(np.uint16), np.uint16(np.float16(1).view(np.uint16)))
+    else:
+        one_hot_into(rows, out, dtype.type(1))
     return out.reshape(shape + (4,))
 
 

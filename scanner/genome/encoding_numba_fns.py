@@ -7,13 +7,17 @@ from .alphabet import BASE_BITS, N
 
 
 @kernel
-def one_hot_into(codes, out):
-    """Write the one-hot encoding of ``codes`` (n, length) into zeroed ``out`` (n, length, 4)."""
+def one_hot_into(codes, out, one):
+    """Write the one-hot encoding of ``codes`` (n, length) into zeroed ``out`` (n, length, 4).
+
+    ``one`` is the value of a set bit in ``out``'s dtype (numba has no float16, so
+    float16 output is written through a uint16 view with ``one = 0x3C00``).
+    """
     for i in range(codes.shape[0]):
         for j in range(codes.shape[1]):
             base = codes[i, j] & BASE_BITS
             if base < N:
-                out[i, j, base] = 1
+                out[i, j, base] = one
 
 
 @kernel

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..storage import atomic_output
 from .alphabet import ALPHABET, FILL_CODE, SOFT_MASK_BIT
-from .fasta import FastaFormatError, FastaReader, RecordStart, file_sha256
+from .fasta import FastaFormatError, FastaReader, RecordStart, SequenceBlock, file_sha256
 from .store_format import (
     ATTRS_KEY,
+    CONTIGS_GROUP,
     DEFAULT_CHUNK_SIZE,
     FORMAT_NAME,
     FORMAT_VERSION,
     quiet_zarr_string_warnings,
+    sequence_codec,
     sequence_key,
 )
 
@@ -36,18 +38,23 @@ class _ContigStats:
     ambiguous_count: int = 0
 
 
-@dataclass
 class _ContigWriter:
-    """Fills one chunk-sized buffer at a time and appends it to the contig's array."""
+    """Fills a chunk-sized buffer and appends it to the contig's array.
 
-    array: object
-    chunk_size: int
-    buffer: np.ndarray = field(init=False)
-    filled: int = 0
-    written: int = 0
+    Compression and writing of a full chunk run on ``pool`` (one thread) while the
+    reader fills the next buffer; at most one chunk is in flight, so memory stays
+    at two chunks whatever the contig length.
+    """
 
-    def __post_init__(self):
-        self.buffer = np.empty(self.chunk_size, dtype=np.uint8)
+    def __init__(self, array, chunk_size: int, pool: ThreadPoolExecutor):
+        self.array = array
+        self.chunk_size = chunk_size
+        self.pool = pool
+        self.buffer = np.empty(chunk_size, dtype=np.uint8)
+        self.spare = np.empty(chunk_size, dtype=np.uint8)
+        self.filled = 0
+        self.written = 0
+        self.pending: Future | None = None
 
     def append(self, codes: np.ndarray) -> None:
         while codes.size:
@@ -61,11 +68,22 @@ class _ContigWriter:
     def flush(self) -> None:
         if not self.filled:
             return
-        end = self.written + self.filled
-        self.array.resize((end,))
-        self.array[self.written : end] = self.buffer[: self.filled]
+        self.wait()
+        start, end = self.written, self.written + self.filled
+        self.pending = self.pool.submit(self._write, self.buffer, start, end)
+        self.buffer, self.spare = self.spare, self.buffer
         self.written = end
         self.filled = 0
+
+    def _write(self, buffer: np.ndarray, start: int, end: int) -> None:
+        self.array.resize((end,))
+        self.array[start:end] = buffer[: end - start]
+
+    def wait(self) -> None:
+        """Wait for the chunk in flight; re-raises its error."""
+        if self.pending is not None:
+            self.pending.result()
+            self.pending = None
 
 
 def _valid_contig_name(name: str, path: Path, line: int) -> None:
@@ -146,93 +164,113 @@ def ingest_fasta(
         if not overwrite:
             raise FileExistsError(f"{store_path} exists and was not made from {fasta_path}")
 
-    partial = store_path.with_name(f".{store_path.name}.partial-{uuid.uuid4().hex[:8]}")
-    try:
+    with atomic_output(store_path) as partial:
         _write_store(fasta_path, partial, chunk_size, on_progress)
-        _move_into_place(partial, store_path)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return store_path
 
 
-def _write_store(fasta_path: Path, partial: Path, chunk_size: int, on_progress) -> None:
-    import xarray as xr
-    import zarr
+class _StoreWriter:
+    """Builds the store from reader events: one array per contig, then the contig table."""
 
-    root = zarr.open_group(partial, mode="w", zarr_format=3)
-    reader = FastaReader(fasta_path, on_progress=on_progress)
-    contigs: dict[str, _ContigStats] = {}
-    stats: _ContigStats | None = None
-    writer: _ContigWriter | None = None
+    def __init__(self, fasta_path: Path, partial: Path, chunk_size: int, pool: ThreadPoolExecutor):
+        import zarr
 
-    def finish_contig():
-        if stats is None:
-            return
-        writer.flush()
-        if stats.length == 0:
-            log.warning("%s, line %d: contig %r has no bases; skipped", fasta_path, stats.header_line, stats.name)
-            del root[f"contigs/{stats.name}"]
-            del contigs[stats.name]
+        self.fasta_path = fasta_path
+        self.partial = partial
+        self.chunk_size = chunk_size
+        self.pool = pool
+        self.root = zarr.open_group(partial, mode="w", zarr_format=3)
+        self.contigs: dict[str, _ContigStats] = {}
+        self.current: _ContigStats | None = None
+        self.writer: _ContigWriter | None = None
 
-    for event in reader.events():
-        if isinstance(event, RecordStart):
-            finish_contig()
-            if event.name in contigs:
-                raise FastaFormatError(
-                    f"{fasta_path}, line {event.line}: duplicate contig name {event.name!r} "
-                    f"(first seen on line {contigs[event.name].header_line})"
-                )
-            _valid_contig_name(event.name, fasta_path, event.line)
-            stats = contigs[event.name] = _ContigStats(event.name, event.line)
-            array = root.create_array(
-                sequence_key(event.name),
-                shape=(0,),
-                chunks=(chunk_size,),
-                dtype="uint8",
-                fill_value=FILL_CODE,
-                dimension_names=["positions"],
-                attributes={"description": event.description},
+    def start_contig(self, record: RecordStart) -> None:
+        self.finish_contig()
+        if record.name in self.contigs:
+            raise FastaFormatError(
+                f"{self.fasta_path}, line {record.line}: duplicate contig name {record.name!r} "
+                f"(first seen on line {self.contigs[record.name].header_line})"
             )
-            writer = _ContigWriter(array, chunk_size)
-        else:
-            writer.append(event.codes)
-            stats.length += event.codes.size
-            stats.n_count += event.n_n
-            stats.soft_masked_count += event.n_soft_masked
-            stats.ambiguous_count += event.n_ambiguous
-    finish_contig()
-    if not contigs:
-        raise FastaFormatError(f"{fasta_path}: no sequence found (no record with bases)")
+        _valid_contig_name(record.name, self.fasta_path, record.line)
+        self.current = self.contigs[record.name] = _ContigStats(record.name, record.line)
+        array = self.root.create_array(
+            sequence_key(record.name),
+            shape=(0,),
+            chunks=(self.chunk_size,),
+            dtype="uint8",
+            fill_value=FILL_CODE,
+            compressors=[sequence_codec()],
+            dimension_names=["positions"],
+            attributes={"description": record.description},
+        )
+        self.writer = _ContigWriter(array, self.chunk_size, self.pool)
 
-    table = list(contigs.values())
-    contig_table = xr.Dataset(
-        {
-            "contig_id": ("contigs", np.array([c.name for c in table])),
-            "contig_length": ("contigs", np.array([c.length for c in table], dtype=np.int64)),
-            "contig_n_count": ("contigs", np.array([c.n_count for c in table], dtype=np.int64)),
-            "contig_soft_masked_count": (
-                "contigs",
-                np.array([c.soft_masked_count for c in table], dtype=np.int64),
-            ),
-            "contig_ambiguous_count": ("contigs", np.array([c.ambiguous_count for c in table], dtype=np.int64)),
+    def add_block(self, block: SequenceBlock) -> None:
+        self.writer.append(block.codes)
+        stats = self.current
+        stats.length += block.codes.size
+        stats.n_count += block.n_n
+        stats.soft_masked_count += block.n_soft_masked
+        stats.ambiguous_count += block.n_ambiguous
+
+    def finish_contig(self) -> None:
+        if self.current is None:
+            return
+        self.writer.flush()
+        self.writer.wait()
+        stats, self.current = self.current, None
+        if stats.length == 0:
+            log.warning(
+                "%s, line %d: contig %r has no bases; skipped", self.fasta_path, stats.header_line, stats.name
+            )
+            del self.root[f"{CONTIGS_GROUP}/{stats.name}"]
+            del self.contigs[stats.name]
+
+    def finish(self, sha256: str) -> None:
+        """Write the contig table, then the attributes that mark the store complete."""
+        import xarray as xr
+
+        self.finish_contig()
+        if not self.contigs:
+            raise FastaFormatError(f"{self.fasta_path}: no sequence found (no record with bases)")
+        table = list(self.contigs.values())
+        columns = {
+            "contig_length": [c.length for c in table],
+            "contig_n_count": [c.n_count for c in table],
+            "contig_soft_masked_count": [c.soft_masked_count for c in table],
+            "contig_ambiguous_count": [c.ambiguous_count for c in table],
         }
-    )
-    for name, comment in _TABLE_COMMENTS.items():
-        contig_table[name].attrs["comment"] = comment
-    with quiet_zarr_string_warnings():
-        contig_table.to_zarr(partial, mode="a", zarr_format=3, consolidated=False)
-    root.attrs[ATTRS_KEY] = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "source": str(fasta_path.resolve()),
-        "source_sha256": reader.sha256,
-        "chunk_size": chunk_size,
-        "alphabet": ALPHABET + "N",
-        "soft_mask_bit": SOFT_MASK_BIT,
-        "coordinates": "0-based, half-open",
-        "complete": True,
-    }
+        contig_table = xr.Dataset(
+            {"contig_id": ("contigs", np.array([c.name for c in table]))}
+            | {name: ("contigs", np.array(values, dtype=np.int64)) for name, values in columns.items()}
+        )
+        for name, comment in _TABLE_COMMENTS.items():
+            contig_table[name].attrs["comment"] = comment
+        with quiet_zarr_string_warnings():
+            contig_table.to_zarr(self.partial, mode="a", zarr_format=3, consolidated=False)
+        self.root.attrs[ATTRS_KEY] = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "source": str(self.fasta_path.resolve()),
+            "source_sha256": sha256,
+            "chunk_size": self.chunk_size,
+            "alphabet": ALPHABET + "N",
+            "soft_mask_bit": SOFT_MASK_BIT,
+            "coordinates": "0-based, half-open",
+            "complete": True,
+        }
+
+
+def _write_store(fasta_path: Path, partial: Path, chunk_size: int, on_progress) -> None:
+    reader = FastaReader(fasta_path, on_progress=on_progress)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as pool:
+        store = _StoreWriter(fasta_path, partial, chunk_size, pool)
+        for event in reader.events():
+            if isinstance(event, RecordStart):
+                store.start_contig(event)
+            else:
+                store.add_block(event)
+        store.finish(reader.sha256)
 
 
 _TABLE_COMMENTS = {
@@ -242,14 +280,3 @@ _TABLE_COMMENTS = {
     "contig_soft_masked_count": "Bases in lowercase (soft-masked) in the FASTA.",
     "contig_ambiguous_count": "IUPAC ambiguity codes (R, Y, S, W, K, M, B, D, H, V) stored as N.",
 }
-
-
-def _move_into_place(partial: Path, store_path: Path) -> None:
-    """Rename the finished store into place, replacing an older one if present."""
-    if not store_path.exists():
-        os.replace(partial, store_path)
-        return
-    old = store_path.with_name(f".{store_path.name}.old-{uuid.uuid4().hex[:8]}")
-    os.replace(store_path, old)
-    os.replace(partial, store_path)
-    shutil.rmtree(old, ignore_errors=True)

@@ -39,7 +39,10 @@ class Genome:
         try:
             group = zarr.open_group(self.path, mode="r")
         except Exception as err:
-            raise GenomeStoreError(f"{self.path} is not a Zarr group: {err}") from err
+            raise GenomeStoreError(
+                f"{self.path} is not a cre-scanner genome store (no Zarr group there: {err}); "
+                "make one with `scanner genome ingest`"
+            ) from err
         attrs = dict(group.attrs.get(ATTRS_KEY, {}))
         if attrs.get("format") != FORMAT_NAME:
             raise GenomeStoreError(f"{self.path} is not a cre-scanner genome store (run `scanner genome ingest`)")

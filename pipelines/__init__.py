@@ -1,0 +1,1 @@
+"""The jobs users run, composed from the engine, and the ``scanner`` command line."""

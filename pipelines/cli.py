@@ -1,0 +1,203 @@
+"""The ``scanner`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .progress import byte_progress
+
+log = logging.getLogger("scanner.cli")
+
+EXPECTED_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError)
+
+
+class _Group(click.Group):
+    """Turns the engine's expected errors into one clear line and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as err:
+            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+            raise click.ClickException(str(message)) from err
+
+
+def _scheduler_options(func):
+    func = click.option(
+        "--scheduler", default=None, help="Address (tcp://host:8786) or scheduler file (.json) of a running Dask cluster; default: start a local one."
+    )(func)
+    func = click.option("--workers", type=int, default=None, help="Local worker processes (default: one per core).")(func)
+    return func
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="cre-scanner")
+def main(verbose: int) -> None:
+    """cre-scanner: scan plant genomes with deep-learning models on Dask."""
+    level = logging.WARNING - 10 * min(verbose + 1, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # Dask configures its own loggers when imported, in this process and in every
+    # worker: the environment reaches both. Its INFO lines drown ours, so only -vv shows them.
+    if verbose < 2:
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    for noisy in ("numba", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.group(cls=_Group)
+def genome() -> None:
+    """The Zarr genome store: ingest a FASTA, describe a store."""
+
+
+@genome.command("ingest")
+@click.argument("fasta", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Genome store to write (.zarr).")
+@click.option("--chunk-size", default=1_000_000, show_default=True, help="Bases per Zarr chunk.")
+def genome_ingest(fasta: Path, output: Path, chunk_size: int) -> None:
+    """Ingest FASTA (plain, gzip or bgzip) into a Zarr genome store."""
+    from scanner.genome.ingest import ingest_fasta
+
+    with byte_progress(fasta.stat().st_size, f"ingest {fasta.name}") as update:
+        ingest_fasta(fasta, output, chunk_size=chunk_size, on_progress=update)
+    _print_genome_info(output)
+
+
+def _genome_table(store: Path):
+    import pandas as pd
+
+    from scanner.genome.store import open_genome
+
+    genome_store = open_genome(store)
+    c = genome_store.contigs
+    length = c.contig_length.values
+    table = pd.DataFrame(
+        {
+            "contig": c.contig_id.values.astype(str),
+            "length": length,
+            "n_fraction": (c.contig_n_count.values / length).round(6),
+            "soft_masked_fraction": (c.contig_soft_masked_count.values / length).round(6),
+            "ambiguous_to_n": c.contig_ambiguous_count.values,
+        }
+    )
+    return genome_store, table
+
+
+def _print_genome_info(store: Path) -> None:
+    genome_store, table = _genome_table(store)
+    attrs = genome_store.attrs
+    click.echo(f"genome store  {store}")
+    click.echo(f"source        {attrs['source']}")
+    click.echo(f"sha256        {attrs['source_sha256']}")
+    total = int(table.length.sum())
+    click.echo(
+        f"contigs       {len(table)}, {total:,} bases, "
+        f"N {table.n_fraction.mul(table.length).sum() / total:.4%}, "
+        f"soft-masked {table.soft_masked_fraction.mul(table.length).sum() / total:.4%}, "
+        f"IUPAC codes stored as N: {int(table.ambiguous_to_n.sum())}"
+    )
+    click.echo(table.to_string(index=False))
+
+
+@genome.command("info")
+@click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the contig table as JSON.")
+def genome_info(store: Path, as_json: bool) -> None:
+    """Contigs, lengths, N and soft-masked fractions of a genome store."""
+    if as_json:
+        genome_store, table = _genome_table(store)
+        click.echo(json.dumps({"store": str(store), **genome_store.attrs, "contigs": table.to_dict("records")}, default=int))
+    else:
+        _print_genome_info(store)
+
+
+@main.group(cls=_Group)
+def windows() -> None:
+    """Windows over the genome: around genes (GFF3) or tiled along contigs."""
+
+
+@windows.command("genes")
+@click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--gff", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="GFF3 annotation (plain or gzip).")
+@click.option("--layout", type=click.Choice(["deepcre", "promoter"]), default="deepcre", show_default=True)
+@click.option("--upstream", type=int, default=None, help="Bases outside the gene at each anchor [1000].")
+@click.option("--downstream", type=int, default=None, help="Bases inside the gene at each anchor [500].")
+@click.option("--short-genes", type=click.Choice(["pad", "drop", "overlap"]), default="pad", show_default=True, help="Genes shorter than 2 x downstream (deepcre layout).")
+@click.option("--contig-edges", type=click.Choice(["drop", "pad"]), default="drop", show_default=True, help="Windows running off a contig end.")
+@click.option("--feature-type", default="gene", show_default=True, help="GFF3 column 3 value of genes.")
+@click.option("--biotype", default="protein_coding", show_default=True, help="Keep genes of this biotype; 'any' keeps all.")
+@click.option("--alias-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Contig name aliases: names of one contig on each line.")
+@click.option("--sequences/--no-sequences", default=True, show_default=True, help="Also store each window's bases (window_sequence).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Windows dataset to write (.zarr).")
+@_scheduler_options
+def windows_genes(store, gff, layout, upstream, downstream, short_genes, contig_edges, feature_type, biotype, alias_file, sequences, output, scheduler, workers):
+    """One window per gene, in transcript orientation."""
+    from scanner.cluster import dask_client
+    from scanner.genome.store import open_genome
+    from scanner.tiling.genes import gene_windows
+
+    from .windows_job import write_windows
+
+    genome_store = open_genome(store)
+    wins = gene_windows(
+        genome_store,
+        gff,
+        layout=layout,
+        upstream=upstream,
+        downstream=downstream,
+        short_genes=short_genes,
+        contig_edges=contig_edges,
+        feature_type=feature_type,
+        biotype=None if biotype == "any" else biotype,
+        alias_file=alias_file,
+    )
+    with dask_client(scheduler, n_workers=workers) as client:
+        write_windows(genome_store, wins, output, client=client, sequences=sequences)
+    _print_window_summary(wins, output)
+
+
+def _print_window_summary(wins, output: Path) -> None:
+    click.echo(f"windows       {output}: {wins.sizes['windows']:,} windows of {wins.attrs['window_length']:,} bases ({wins.attrs['layout']})")
+    for key, value in wins.attrs.items():
+        if key.startswith(("genes_", "windows_")):
+            click.echo(f"  {key:<30} {value:,}")
+
+
+@windows.command("tiles")
+@click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--length", required=True, type=int, help="Window length (model input) in bases.")
+@click.option("--step", required=True, type=int, help="Distance between window starts.")
+@click.option("--flank", default=0, show_default=True, help="Context bases each base needs on both sides.")
+@click.option("--contig", "contigs", multiple=True, help="Contig to tile (repeatable; default all).")
+@click.option("--sequences/--no-sequences", default=False, show_default=True, help="Also store each window's bases.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Windows dataset to write (.zarr).")
+@_scheduler_options
+def windows_tiles(store, length, step, flank, contigs, sequences, output, scheduler, workers):
+    """Fixed-length windows at a fixed step along contigs."""
+    from scanner.cluster import dask_client
+    from scanner.genome.store import open_genome
+    from scanner.tiling.tiles import tile_windows
+
+    from .windows_job import write_windows
+
+    genome_store = open_genome(store)
+    wins = tile_windows(genome_store, length=length, step=step, flank=flank, contigs=list(contigs) or None)
+    with dask_client(scheduler, n_workers=workers) as client:
+        write_windows(genome_store, wins, output, client=client, sequences=sequences)
+    _print_window_summary(wins, output)
+
+
+@main.command("demo")
+@click.option("-o", "--output", default="demo_out", show_default=True, type=click.Path(path_type=Path), help="Directory for the demo's outputs.")
+@_scheduler_options
+def demo(output: Path, scheduler, workers) -> None:
+    """Run the main job on the embedded demo data (2 Mb of A. thaliana chr1)."""
+    from .demo import run_demo
+
+    run_demo(output, scheduler=scheduler, workers=workers)
