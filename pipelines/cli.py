@@ -60,12 +60,32 @@ def genome() -> None:
 @click.argument("fasta", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Genome store to write (.zarr).")
 @click.option("--chunk-size", default=1_000_000, show_default=True, help="Bases per Zarr chunk.")
-def genome_ingest(fasta: Path, output: Path, chunk_size: int) -> None:
-    """Ingest FASTA (plain, gzip or bgzip) into a Zarr genome store."""
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask cluster (address or scheduler file) to read a plain FASTA with a .fai in parallel chunks.",
+)
+def genome_ingest(fasta: Path, output: Path, chunk_size: int, scheduler: str | None) -> None:
+    """Ingest FASTA (plain, gzip or bgzip) into a Zarr genome store.
+
+    On one machine the file is read in one streaming pass. With --scheduler, a
+    plain-text FASTA indexed by `samtools faidx` is read in parallel chunk tasks
+    on the cluster (the paths must be on a shared filesystem).
+    """
+    from contextlib import nullcontext
+
+    from scanner.cluster import dask_client
     from scanner.genome.ingest import ingest_fasta
 
-    with byte_progress(fasta.stat().st_size, f"ingest {fasta.name}") as update:
-        ingest_fasta(fasta, output, chunk_size=chunk_size, on_progress=update)
+    with dask_client(scheduler) if scheduler else nullcontext() as client:
+        with byte_progress(fasta.stat().st_size, f"ingest {fasta.name}") as update:
+            ingest_fasta(
+                fasta,
+                output,
+                chunk_size=chunk_size,
+                client=client,
+                on_progress=update,
+            )
     _print_genome_info(output)
 
 
