@@ -111,3 +111,31 @@ def test_stitch_rejects_wrong_shapes(small_genome):
     tiles = tile_windows(genome, length=50, step=30, flank=10)
     with pytest.raises(ValueError, match="positions=50"):
         stitch_tiles(xr.DataArray(np.zeros((tiles.sizes["windows"], 49)), dims=("windows", "positions")), tiles)
+
+
+def test_same_inputs_give_the_same_task_keys(small_genome):
+    genome, _ = small_genome
+    a = tile_windows(genome, length=50, step=30, flank=10, chunk_size=7)
+    b = tile_windows(genome, length=50, step=30, flank=10, chunk_size=7)
+    for name in ("window_contig", "window_start"):
+        assert a[name].data.name == b[name].data.name
+    assert window_sequences(genome, a).data.name == window_sequences(genome, b).data.name
+    c = tile_windows(genome, length=50, step=29, flank=10, chunk_size=7)
+    assert c.window_start.data.name != a.window_start.data.name
+
+
+def test_sparse_windows_are_read_in_separate_spans(small_genome, monkeypatch):
+    """Windows far apart in one block are fetched apart, not as one long span."""
+    import scanner.tiling.sequences as sequences
+
+    genome, records = small_genome
+    tiles = tile_windows(genome, length=50, step=30, flank=10, contigs=["c0"], chunk_size=1000)
+    spans = []
+    original = sequences.fetch_codes
+    monkeypatch.setattr(sequences, "fetch_codes", lambda *a: spans.append(a[3] - a[2]) or original(*a))
+    monkeypatch.setattr(sequences, "MAX_SPAN", 200)
+    codes = window_sequences(genome, tiles).compute(scheduler="sync")
+    assert max(spans) <= 200 and len(spans) > 1
+    padded = "N" * 10 + records["c0"] + "N" * 100
+    for w, start in enumerate(tiles.window_start.values):
+        assert decode(codes[w]) == padded[start + 10 : start + 60]

@@ -10,22 +10,42 @@ from ..genome.store import fetch_codes
 from ..variables import annotate
 
 
+#: Most bases read at once for one group of windows; windows further apart are
+#: read separately, so a block of sparse genes never reads the genome between them.
+MAX_SPAN = 8_000_000
+
+
+def _span_groups(lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+    """Split windows (sorted by ``lo``) into runs whose joint span stays within MAX_SPAN."""
+    groups, begin, group_lo, group_hi = [], 0, lo[0], hi[0]
+    for i in range(1, lo.size):
+        if max(group_hi, hi[i]) - group_lo > MAX_SPAN:
+            groups.append(np.arange(begin, i))
+            begin, group_lo, group_hi = i, lo[i], hi[i]
+        else:
+            group_hi = max(group_hi, hi[i])
+    groups.append(np.arange(begin, lo.size))
+    return groups
+
+
 def _window_block(contig, strand, seg_start, seg_end, seg_offset, *, store_path, contig_names, contig_lengths, length, masked):
     from .sequences_numba_fns import fill_windows
 
     out = np.full((contig.shape[0], length), N, dtype=np.uint8)
     minus = strand == "-"
+    used = seg_end > seg_start
+    lo = np.where(used, seg_start, np.iinfo(np.int64).max).min(axis=1)
+    hi = np.where(used, seg_end, np.iinfo(np.int64).min).max(axis=1)
     for c in np.unique(contig):
-        rows = np.flatnonzero(contig == c)
-        used = seg_end[rows] > seg_start[rows]
-        lo = int(seg_start[rows][used].min())
-        hi = int(seg_end[rows][used].max())
-        # One read per contig and block: the windows of a block are sorted, so their
-        # span is bounded by the block, not by the contig.
-        span = fetch_codes(store_path, contig_names[c], lo, hi, int(contig_lengths[c]))
-        block = np.full((rows.size, length), N, dtype=np.uint8)
-        fill_windows(span, lo, seg_start[rows], seg_end[rows], seg_offset[rows], minus[rows], block)
-        out[rows] = block
+        on_contig = np.flatnonzero(contig == c)
+        on_contig = on_contig[np.argsort(lo[on_contig], kind="stable")]
+        for group in _span_groups(lo[on_contig], hi[on_contig]):
+            rows = on_contig[group]
+            span_lo, span_hi = int(lo[rows].min()), int(hi[rows].max())
+            span = fetch_codes(store_path, contig_names[c], span_lo, span_hi, int(contig_lengths[c]))
+            block = np.full((rows.size, length), N, dtype=np.uint8)
+            fill_windows(span, span_lo, seg_start[rows], seg_end[rows], seg_offset[rows], minus[rows], block)
+            out[rows] = block
     if masked is not None:
         out[:, masked] = N
     return out

@@ -98,14 +98,12 @@ def tile_windows(
     total = int(first[-1])
 
     window = da.arange(total, chunks=chunk_size, dtype=np.int64)
-
-    def locate(global_index):
-        slot = np.searchsorted(first, global_index, side="right") - 1
-        start = (global_index - first[slot]) * step - flank
-        return slot, start
-
-    contig_of = window.map_blocks(lambda g: indices[locate(g)[0]], dtype=np.int32, meta=np.array((), np.int32))
-    start = window.map_blocks(lambda g: locate(g)[1], dtype=np.int64, meta=np.array((), np.int64))
+    contig_of = window.map_blocks(
+        _tile_contig, first=first, indices=indices, dtype=np.int32, meta=np.array((), np.int32)
+    )
+    start = window.map_blocks(
+        _tile_start, first=first, step=step, flank=flank, dtype=np.int64, meta=np.array((), np.int64)
+    )
     ds = xr.Dataset(
         {
             "window_contig": ("windows", contig_of),
@@ -134,6 +132,17 @@ def tile_windows(
     )
     validate(ds)
     return annotate(ds)
+
+
+def _tile_contig(global_index: np.ndarray, *, first: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Contig index (into ``contig_id``) of tiles numbered across all tiled contigs."""
+    return indices[np.searchsorted(first, global_index, side="right") - 1]
+
+
+def _tile_start(global_index: np.ndarray, *, first: np.ndarray, step: int, flank: int) -> np.ndarray:
+    """0-based start of tiles numbered across all tiled contigs."""
+    slot = np.searchsorted(first, global_index, side="right") - 1
+    return (global_index - first[slot]) * step - flank
 
 
 def owning_tile(position: np.ndarray, *, length: int, step: int, flank: int, n_tiles: int) -> np.ndarray:
