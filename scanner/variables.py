@@ -65,6 +65,26 @@ _VARIABLES = [
     ),
 ]
 
+_VARIABLES += [
+    Variable("hit_contig", ("hits",), "i", "Index into contig_id of the hit's contig."),
+    Variable("hit_start", ("hits",), "i", "0-based start of the motif match."),
+    Variable("hit_end", ("hits",), "i", "0-based, exclusive end of the motif match."),
+    Variable("hit_strand", ("hits",), "U", "'+' (motif as given) or '-' (its reverse complement)."),
+    Variable("hit_motif", ("hits",), "i", "Index into motif_id of the matching motif."),
+    Variable("hit_score", ("hits",), "f", "Log-odds score in bits, as FIMO reports it (from the integer-scaled PSSM)."),
+    Variable("hit_pvalue", ("hits",), "f", "P-value of the score under the background, exact as FIMO computes it."),
+    Variable(
+        "hit_qvalue",
+        ("hits",),
+        "f",
+        "Benjamini-Hochberg q-value within the motif, over all windows tested on both strands.",
+    ),
+    Variable("motif_id", ("motifs",), "UO", "Motif identifiers (JASPAR matrix ID or MEME MOTIF name)."),
+    Variable("motif_name", ("motifs",), "UO", "Second motif name (JASPAR TF name; FIMO's motif_alt_id)."),
+    Variable("motif_width", ("motifs",), "i", "Motif width in bases."),
+    Variable("motif_tested_windows", ("motifs",), "i", "Windows without N scored for the motif, both strands counted."),
+]
+
 VARIABLES: dict[str, Variable] = {v.name: v for v in _VARIABLES}
 
 

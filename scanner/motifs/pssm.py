@@ -1,0 +1,135 @@
+"""Log-odds PSSMs, integer scaling and exact p-values, as MEME's FIMO computes them.
+
+For each motif (and its reverse complement, built from the complemented
+frequencies as FIMO does):
+
+1. pseudocount: ``p' = (p * n + c * bg) / (n + c)`` with ``n`` the motif's site
+   count truncated to an integer (20 when unknown) and ``c`` the pseudocount (0.1);
+2. log-odds in bits: ``s = ln(p' / bg) * 1.44269504`` (MEME's constant);
+3. integer scaling over the whole matrix (range 1000, as FIMO builds it): ``offset = floor(min s)``,
+   ``scale = floor(1000 / (max s - offset))``, cells ``round_half_away((s - offset) * scale)``;
+4. the exact distribution of the integer window score under the background by
+   dynamic programming, and ``pvalue[S] = P(score >= S)``.
+
+A window's p-value is ``pvalue[S]`` for its integer score ``S``; its reported score
+is ``S / scale + width * offset`` (bits), exactly FIMO's ``score`` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .motif import Motif
+
+MEME_LOG2 = 1.44269504
+PSSM_RANGE = 1000
+DEFAULT_SITES = 20
+
+
+@dataclass(frozen=True)
+class ScaledPssm:
+    """One motif on one strand, scaled to integers.
+
+    Attributes
+    ----------
+    cells : ndarray of int32, shape (width, 4)
+    scale : int
+    offset : int
+    pvalues : ndarray of float64, shape (width * 1000 + 1,)
+        ``pvalues[S]`` = P(integer score >= S) under the background.
+    """
+
+    cells: np.ndarray
+    scale: int
+    offset: int
+    pvalues: np.ndarray
+
+    @property
+    def width(self) -> int:
+        return int(self.cells.shape[0])
+
+    def raw_score(self, scaled: np.ndarray) -> np.ndarray:
+        """FIMO's reported score (bits) for integer window scores."""
+        return np.asarray(scaled, dtype=np.float64) / self.scale + self.width * self.offset
+
+    def pvalue(self, scaled: np.ndarray) -> np.ndarray:
+        index = np.clip(np.asarray(scaled, dtype=np.int64), 0, self.pvalues.size - 1)
+        return self.pvalues[index]
+
+    def cutoff(self, threshold: float) -> int:
+        """Smallest integer score whose p-value is <= ``threshold`` (may exceed the
+        largest reachable score: the motif then cannot report a hit)."""
+        passing = np.flatnonzero(self.pvalues <= threshold)
+        return int(passing[0]) if passing.size else int(self.pvalues.size)
+
+
+def with_pseudocount(motif: Motif, background: np.ndarray, pseudocount: float) -> np.ndarray:
+    """FIMO's pseudocounted frequencies, shape (width, 4)."""
+    sites = int(motif.n_sites) if motif.n_sites > 0 else DEFAULT_SITES
+    return (motif.probabilities * sites + pseudocount * background) / (sites + pseudocount)
+
+
+def _round_half_away(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(np.int64)
+
+
+def score_distribution(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """P(integer window score >= S) for S = 0 .. width * 1000, by dynamic programming."""
+    width = cells.shape[0]
+    pdf = np.zeros(width * PSSM_RANGE + 1)
+    pdf[0] = 1.0
+    top = 0
+    for row in cells:
+        new = np.zeros_like(pdf)
+        for letter in range(4):
+            shift = int(row[letter])
+            new[shift : shift + top + 1] += pdf[: top + 1] * background[letter]
+        top += int(row.max())
+        pdf = new
+    tail = np.cumsum(pdf[::-1])[::-1]
+    return np.minimum(tail, 1.0)
+
+
+def scale_pssm(log_odds: np.ndarray, background: np.ndarray) -> ScaledPssm:
+    """Integer-scale a log-odds matrix over its whole range, with its p-value table."""
+    small, large = float(log_odds.min()), float(log_odds.max())
+    if small == large:
+        small = large - 1
+    offset = int(np.floor(small))
+    scale = int(np.floor(PSSM_RANGE / (large - offset)))
+    cells = _round_half_away((log_odds - offset) * scale).astype(np.int32)
+    return ScaledPssm(cells=cells, scale=scale, offset=offset, pvalues=score_distribution(cells, background))
+
+
+def build_pssms(
+    motif: Motif,
+    background: np.ndarray,
+    *,
+    pseudocount: float = 0.1,
+    pseudocount_background: np.ndarray | None = None,
+) -> tuple[ScaledPssm, ScaledPssm]:
+    """Forward and reverse-complement scaled PSSMs of a motif.
+
+    Parameters
+    ----------
+    motif : Motif
+    background : ndarray of float64, shape (4,)
+        From :func:`scanner.motifs.background.background_frequencies`.
+    pseudocount : float
+        FIMO's ``--motif-pseudo`` (default 0.1).
+    pseudocount_background : ndarray, optional
+        Frequencies the pseudocount is spread by (default ``background``, as the
+        FIMO command line does).
+
+    Returns
+    -------
+    (ScaledPssm, ScaledPssm)
+        Scanning the forward sequence with the second finds the '-' strand hits.
+    """
+    spread = background if pseudocount_background is None else pseudocount_background
+    frequencies = with_pseudocount(motif, spread, pseudocount)
+    forward = np.log(frequencies / background) * MEME_LOG2
+    reverse = np.log(frequencies[::-1, ::-1] / background) * MEME_LOG2
+    return scale_pssm(forward, background), scale_pssm(reverse, background)

@@ -1,0 +1,80 @@
+"""Compiled kernels of the motif scan."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._numba import kernel
+
+#: Score of an N in any column: far below any cut-off, so a window holding an N
+#: is rejected as soon as that column is scored (FIMO skips such windows too).
+N_SCORE = -(1 << 24)
+
+
+@kernel
+def scan_block(codes, first_start, last_start, cells, order, bound, base, width, cutoff, hit_start, hit_motif, hit_score, n_hits):
+    """Score every window start in ``[first_start, last_start)`` against every motif.
+
+    Parameters
+    ----------
+    codes : uint8 (positions,)
+        Base codes (soft-mask bit ignored); windows must fit inside.
+    cells : int32 (columns, 5)
+        Integer PSSM columns of all motifs, one row per column; column 4 is N.
+    order : int32 (columns,)
+        For motif ``k``, ``order[base[k] + jj]`` is the ``jj``-th column to score
+        (most informative first, so hopeless windows stop early).
+    bound : int32 (columns,)
+        ``bound[base[k] + jj]``: the most the columns after the ``jj``-th can add.
+    base, width, cutoff : int32/int64 (motifs,)
+    hit_start, hit_motif, hit_score : output buffers
+    n_hits : int
+        Hits already in the buffers.
+
+    Returns
+    -------
+    n_hits, next_start : int
+        ``next_start < last_start`` when the buffers filled up: call again from there.
+    """
+    n_motifs = base.shape[0]
+    capacity = hit_start.shape[0]
+    n_codes = codes.shape[0]
+    for i in range(first_start, last_start):
+        if n_hits + n_motifs > capacity:
+            return n_hits, i
+        for k in range(n_motifs):
+            w = width[k]
+            if i + w > n_codes:
+                continue
+            b = base[k]
+            cut = cutoff[k]
+            score = 0
+            passed = True
+            for jj in range(w):
+                j = order[b + jj]
+                score += cells[b + j, codes[i + j] & 7]
+                if score + bound[b + jj] < cut:
+                    passed = False
+                    break
+            if passed:
+                hit_start[n_hits] = i
+                hit_motif[n_hits] = k
+                hit_score[n_hits] = score
+                n_hits += 1
+    return n_hits, last_start
+
+
+@kernel
+def count_clean_windows(codes, first_start, last_start, widths, out):
+    """``out[d]``: window starts in the range whose ``widths[d]`` bases hold no N."""
+    n_codes = codes.shape[0]
+    run = np.zeros(n_codes + 1, dtype=np.int64)  # run[p]: N-free bases ending before p
+    for p in range(n_codes):
+        run[p + 1] = 0 if (codes[p] & 7) == 4 else run[p] + 1
+    for d in range(widths.shape[0]):
+        w = widths[d]
+        total = 0
+        for i in range(first_start, last_start):
+            if i + w <= n_codes and run[i + w] >= w:
+                total += 1
+        out[d] = total

@@ -1,0 +1,145 @@
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner import ingest_fasta, open_genome
+from scanner.genome.alphabet import encode
+from scanner.motifs import Motif, scan, scan_sequences
+from scanner.motifs.background import background_frequencies
+from scanner.motifs.hits import benjamini_hochberg
+from scanner.motifs.pssm import build_pssms
+
+from .conftest import write_fasta
+
+
+@st.composite
+def motifs_strategy(draw, max_motifs=4, max_width=7):
+    n = draw(st.integers(1, max_motifs))
+    motifs = []
+    for i in range(n):
+        width = draw(st.integers(1, max_width))
+        raw = np.array(draw(st.lists(st.floats(0.0, 1.0), min_size=4 * width, max_size=4 * width))).reshape(width, 4) + 0.01
+        sites = draw(st.sampled_from([1, 5, 20, 37.5]))
+        motifs.append(Motif(f"m{i}", f"name{i}", raw / raw.sum(axis=1, keepdims=True), sites))
+    return motifs
+
+
+def reference_scan(sequences, motifs, background, threshold):
+    """Every window of every sequence scored directly: (sequence, start, strand, motif, scaled score)."""
+    hits = set()
+    for s, text in enumerate(sequences):
+        codes = encode(text) & 7
+        for m, motif in enumerate(motifs):
+            for strand, pssm in zip("+-", build_pssms(motif, background)):
+                for i in range(codes.size - pssm.width + 1):
+                    window = codes[i : i + pssm.width]
+                    if np.any(window == 4):
+                        continue
+                    score = int(pssm.cells[np.arange(pssm.width), window].sum())
+                    if pssm.pvalues[score] <= threshold:
+                        hits.add((s, i, strand, m, score))
+    return hits
+
+
+def dataset_hits(ds, motifs, background):
+    pssms = [build_pssms(m, background) for m in motifs]
+    out = set()
+    for c, start, strand, m, score in zip(
+        ds.hit_contig.values, ds.hit_start.values, ds.hit_strand.values, ds.hit_motif.values, ds.hit_score.values
+    ):
+        pssm = pssms[m][0 if strand == "+" else 1]
+        scaled = int(round((score - pssm.width * pssm.offset) * pssm.scale))
+        out.add((int(c), int(start), str(strand), int(m), scaled))
+    return out
+
+
+@given(
+    st.lists(st.text(alphabet="ACGTACGTACGTNacgt", min_size=0, max_size=120), min_size=1, max_size=3),
+    motifs_strategy(),
+    st.sampled_from([1e-1, 1e-2, 1e-3]),
+)
+@settings(max_examples=60)
+def test_kernel_matches_slow_reference(sequences, motifs, threshold):
+    background = background_frequencies("uniform")
+    ds = scan_sequences(sequences, motifs, pvalue=threshold)
+    assert dataset_hits(ds, motifs, background) == reference_scan(sequences, motifs, background, threshold)
+    # scores and p-values agree with the PSSM tables
+    assert np.all(ds.hit_pvalue.values <= threshold)
+    assert np.all(ds.hit_end.values - ds.hit_start.values == ds.motif_width.values[ds.hit_motif.values])
+
+
+@given(motifs_strategy(max_motifs=1, max_width=4), st.sampled_from(["uniform", "nrdb"]))
+@settings(max_examples=30)
+def test_pvalue_table_is_exact_enumeration(motifs, background_name):
+    background = background_frequencies(background_name)
+    for pssm in build_pssms(motifs[0], background):
+        scores, probabilities = [], []
+        for word in itertools.product(range(4), repeat=pssm.width):
+            scores.append(int(pssm.cells[np.arange(pssm.width), word].sum()))
+            probabilities.append(np.prod(background[list(word)]))
+        scores, probabilities = np.array(scores), np.array(probabilities)
+        for s in np.unique(scores):
+            np.testing.assert_allclose(pssm.pvalues[s], probabilities[scores >= s].sum(), rtol=1e-12)
+
+
+def test_benjamini_hochberg_matches_direct_formula():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 1, 500)
+    tested = np.array([500])
+    q = benjamini_hochberg(p, np.zeros(500, dtype=int), tested)
+    order = np.argsort(p)
+    direct = np.empty(500)
+    running = 1.0
+    for rank in range(500, 0, -1):
+        running = min(running, p[order[rank - 1]] * 500 / rank)
+        direct[order[rank - 1]] = running
+    np.testing.assert_allclose(q, direct)
+    # On the stored hits only (p <= 0.05) with the full test count, as FIMO does:
+    # q = min over stored ranks j >= i of p_j * m / j.
+    small = np.sort(p[p <= 0.05])
+    expected = np.minimum(np.minimum.accumulate((small * 500 / np.arange(1, small.size + 1))[::-1])[::-1], 1)
+    np.testing.assert_allclose(benjamini_hochberg(small, np.zeros(small.size, dtype=int), tested), expected)
+
+
+@pytest.fixture(scope="module")
+def random_genome(tmp_path_factory):
+    rng = np.random.default_rng(5)
+    seqs = {
+        "c1": "".join(rng.choice(list("ACGT"), size=5000)),
+        "c2": "".join(rng.choice(list("ACGTN"), p=[0.24, 0.24, 0.24, 0.24, 0.04], size=777)),
+    }
+    path = tmp_path_factory.mktemp("mg")
+    store = ingest_fasta(write_fasta(path / "g.fa", list(seqs.items())), path / "g.zarr", chunk_size=1000)
+    return open_genome(store), seqs
+
+
+@pytest.mark.parametrize("chunk_size", [13, 256, 1000, 100_000])
+def test_genome_scan_is_the_same_for_any_chunk_size(random_genome, chunk_size):
+    genome, seqs = random_genome
+    motifs = [Motif("w12", "", np.random.default_rng(0).dirichlet(np.ones(4) * 0.3, size=12)), Motif("w3", "", np.eye(4)[[0, 1, 2]] * 0.9 + 0.025)]
+    expected = scan_sequences(list(seqs.values()), motifs, pvalue=1e-3)
+    got = scan(genome, motifs, pvalue=1e-3, chunk_size=chunk_size, workers=2)
+    for name in ("hit_contig", "hit_start", "hit_end", "hit_strand", "hit_motif", "hit_score", "hit_pvalue", "hit_qvalue"):
+        np.testing.assert_array_equal(got[name].values, expected[name].values)
+    assert got.sizes["hits"] > 0
+    np.testing.assert_array_equal(got.motif_tested_windows.values, expected.motif_tested_windows.values)
+
+
+def test_zarr_output_streams_and_matches(random_genome, tmp_path):
+    genome, seqs = random_genome
+    motifs = [Motif("w5", "", np.random.default_rng(1).dirichlet(np.ones(4) * 0.3, size=5))]
+    in_memory = scan(genome, motifs, pvalue=1e-2, chunk_size=300)
+    stored = scan(genome, motifs, pvalue=1e-2, chunk_size=300, output=tmp_path / "hits.zarr")
+    for name in in_memory.data_vars:
+        np.testing.assert_array_equal(stored[name].values, in_memory[name].values)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_sequence_shorter_than_motif_and_all_n():
+    motif = Motif("long", "", np.full((10, 4), 0.25))
+    ds = scan_sequences(["ACGT", "NNNNNNNNNNNN"], [motif], pvalue=1.0)
+    assert ds.sizes["hits"] == 0
+    assert ds.motif_tested_windows.values.tolist() == [0]
