@@ -221,3 +221,83 @@ def demo(output: Path, scheduler, workers) -> None:
     from .demo import run_demo
 
     run_demo(output, scheduler=scheduler, workers=workers)
+
+
+@main.group(cls=_Group)
+def motifs() -> None:
+    """Motif files and JASPAR; genome-wide motif scans with FIMO's p-values."""
+
+
+@motifs.command("list")
+@click.argument("source")
+def motifs_list(source: str) -> None:
+    """IDs, names, widths and information content of a motif file or database (jaspar2024:plants)."""
+    from scanner.motifs.readers import read
+
+    click.echo("motif_id\tname\twidth\tinformation_bits\tsites")
+    for motif in read(source):
+        click.echo(f"{motif.motif_id}\t{motif.name}\t{motif.width}\t{motif.information_content():.2f}\t{motif.n_sites:g}")
+
+
+@motifs.command("scan")
+@click.argument("store", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--motifs", "sources", required=True, multiple=True, help="Motif file (MEME, JASPAR, .pfm, HOMER) or database spec such as jaspar2024:plants; repeatable.")
+@click.option("--pvalue", default=1e-4, show_default=True, help="Report windows with p-value <= this.")
+@click.option("--background", default="uniform", show_default=True, help="uniform, genome (store composition), nrdb (MEME's default) or a background file.")
+@click.option("--pseudocount", default=0.1, show_default=True, help="Pseudocount added to motif frequencies, as FIMO's --motif-pseudo.")
+@click.option("--single-strand", is_flag=True, help="Scan the given strand only (FIMO's --norc).")
+@click.option("--contig", "contigs", multiple=True, help="Contig to scan (repeatable; default all).")
+@click.option("--chunk-size", type=int, default=None, help="Bases per task (default: the store's chunk size).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Hits dataset to write (.zarr).")
+@click.option("--tsv", type=click.Path(path_type=Path), default=None, help="Also write FIMO's TSV layout here.")
+@click.option("--bed", type=click.Path(path_type=Path), default=None, help="Also write BED6 here.")
+@click.option("--workers", type=int, default=None, help="Threads (default: one per core).")
+@click.option("--scheduler", default=None, help="Run the chunk tasks on this Dask cluster (address or scheduler file).")
+def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, contigs, chunk_size, output, tsv, bed, workers, scheduler):
+    """Scan a genome store for motifs (all motifs, both strands, one pass per chunk)."""
+    from contextlib import nullcontext
+
+    from tqdm import tqdm
+
+    from scanner.cluster import dask_client
+    from scanner.genome.store import open_genome
+    from scanner.motifs.export import to_bed, to_fimo_tsv
+    from scanner.motifs.readers import read
+    from scanner.motifs.scanning import scan
+
+    from .progress import show_progress
+
+    if output is None and tsv is None and bed is None:
+        raise click.UsageError("give at least one of -o/--output, --tsv, --bed")
+    genome_store = open_genome(store)
+    motif_list = [m for source in sources for m in read(source)]
+    with dask_client(scheduler) if scheduler else nullcontext() as client, tqdm(
+        desc="scan chunks", unit="chunk", disable=not show_progress(), file=sys.stderr
+    ) as bar:
+
+        def update(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        hits = scan(
+            genome_store,
+            motif_list,
+            pvalue=pvalue,
+            background=background,
+            pseudocount=pseudocount,
+            both_strands=not single_strand,
+            contigs=list(contigs) or None,
+            chunk_size=chunk_size,
+            output=output,
+            client=client,
+            workers=workers,
+            on_progress=update,
+        )
+    if tsv:
+        to_fimo_tsv(hits, tsv, genome=genome_store)
+    if bed:
+        to_bed(hits, bed)
+    click.echo(
+        f"{hits.sizes['hits']:,} hits of {len(motif_list)} motifs at p <= {pvalue:g}"
+        + "".join(f"; {label} {path}" for label, path in (("zarr", output), ("tsv", tsv), ("bed", bed)) if path)
+    )

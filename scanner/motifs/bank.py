@@ -34,6 +34,17 @@ class MotifBank:
     pvalue_table: np.ndarray  # flat float64
     pvalue_base: np.ndarray  # (motif-strands,) int64
     pvalue_size: np.ndarray  # (motif-strands,) int64
+    # the anchor index (see scan_numba_fns.scan_indexed)
+    anchor: int
+    anchor_lengths: np.ndarray  # (lengths,) int64, the distinct anchor lengths in use
+    anchor_offset: np.ndarray  # (motif-strands,) int64
+    index_offsets: np.ndarray  # flat CSR offsets, one table of 4**a + 1 per anchor length
+    index_offsets_base: np.ndarray  # (lengths,) int64
+    entry_motif: np.ndarray  # (entries,) int64
+    entry_partial: np.ndarray  # (entries,) int64
+    rest_order: np.ndarray  # (columns,) int32, non-anchor columns first
+    rest_bound: np.ndarray  # (columns,) int32
+    rest_count: np.ndarray  # (motif-strands,) int64
 
     @property
     def n_motifs(self) -> int:
@@ -57,6 +68,77 @@ def _pack(pssm: ScaledPssm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cells, order, remaining
 
 
+#: Anchor length of the k-mer index: motifs up to this width are looked up whole;
+#: wider ones through their most discriminating run of this many columns.
+ANCHOR = 8
+
+
+def _anchor(pssm: ScaledPssm, anchor: int) -> tuple[int, int]:
+    """(offset, length) of the run of columns that best tells windows apart."""
+    length = min(anchor, pssm.width)
+    spread = (pssm.cells.max(axis=1) - pssm.cells.min(axis=1)).astype(np.int64)
+    sums = np.convolve(spread, np.ones(length, dtype=np.int64), mode="valid")
+    return int(np.argmax(sums)), length
+
+
+def _anchor_scores(cells: np.ndarray) -> np.ndarray:
+    """Score of every a-mer over ``cells`` (a, 4), indexed by the a-mer's base-4 code."""
+    total = np.zeros(1, dtype=np.int64)
+    for row in cells.astype(np.int64):
+        total = (total[:, None] + row[None, :]).reshape(-1)
+    return total
+
+
+def _rest(pssm: ScaledPssm, offset: int, length: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Non-anchor columns, most discriminating first, and their look-ahead bounds."""
+    columns = np.array([j for j in range(pssm.width) if not offset <= j < offset + length], dtype=np.int32)
+    if columns.size:
+        spread = pssm.cells[columns].max(axis=1) - pssm.cells[columns].min(axis=1)
+        columns = columns[np.argsort(-spread, kind="stable")]
+    best = pssm.cells.max(axis=1)[columns].astype(np.int64)
+    remaining = np.concatenate([np.cumsum(best[::-1])[::-1][1:], [0]]) if columns.size else np.zeros(0)
+    order = np.zeros(pssm.width, dtype=np.int32)
+    bound = np.zeros(pssm.width, dtype=np.int32)
+    order[: columns.size] = columns
+    bound[: columns.size] = remaining
+    return order, bound, int(columns.size)
+
+
+def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
+    anchors = [_anchor(p, anchor) for p in strands]
+    lengths = np.array(sorted({length for _, length in anchors}), dtype=np.int64)
+    tables, bases, motifs_, partials = [], [], [], []
+    position = 0
+    for length in lengths:
+        keys, members, scores = [], [], []
+        for k, (pssm, (offset, a)) in enumerate(zip(strands, anchors)):
+            if a != length:
+                continue
+            partial = _anchor_scores(pssm.cells[offset : offset + a])
+            best_rest = int(pssm.cells.max(axis=1).sum()) - int(pssm.cells[offset : offset + a].max(axis=1).sum())
+            keep = np.flatnonzero(partial + best_rest >= cutoffs[k])
+            keys.append(keep)
+            members.append(np.full(keep.size, k, dtype=np.int64))
+            scores.append(partial[keep])
+        keys = np.concatenate(keys)
+        order = np.argsort(keys, kind="stable")
+        counts = np.bincount(keys, minlength=4**length)
+        tables.append(np.concatenate([[0], np.cumsum(counts)]) + sum(m.size for m in motifs_))
+        motifs_.append(np.concatenate(members)[order])
+        partials.append(np.concatenate(scores)[order])
+        bases.append(position)
+        position += 4**length + 1
+    return (
+        lengths,
+        np.array([offset for offset, _ in anchors], dtype=np.int64),
+        np.concatenate(tables).astype(np.int64),
+        np.array(bases, dtype=np.int64),
+        np.concatenate(motifs_).astype(np.int64),
+        np.concatenate(partials).astype(np.int64),
+        [(offset, a) for offset, a in anchors],
+    )
+
+
 def build_bank(
     motifs: list[Motif],
     background: np.ndarray,
@@ -65,6 +147,7 @@ def build_bank(
     pseudocount: float = 0.1,
     both_strands: bool = True,
     pseudocount_background: np.ndarray | None = None,
+    anchor: int = ANCHOR,
 ) -> MotifBank:
     """Pack ``motifs`` for scanning at p-value threshold ``pvalue`` (hits have p <= it)."""
     if not motifs:
@@ -77,6 +160,9 @@ def build_bank(
     widths = np.array([p.width for p in strands], dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
     sizes = np.array([p.pvalues.size for p in strands], dtype=np.int64)
+    cutoffs = np.array([p.cutoff(pvalue) for p in strands], dtype=np.int64)
+    lengths, anchor_offset, offsets, offsets_base, entry_motif, entry_partial, anchors = _build_index(strands, cutoffs, anchor)
+    rests = [_rest(p, offset, a) for p, (offset, a) in zip(strands, anchors)]
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
         motif_name=np.array([m.name for m in motifs]),
@@ -85,42 +171,75 @@ def build_bank(
         bound=np.concatenate([b for _, _, b in packed]),
         base=base,
         width=widths,
-        cutoff=np.array([p.cutoff(pvalue) for p in strands], dtype=np.int64),
+        cutoff=cutoffs,
         scale=np.array([p.scale for p in strands], dtype=np.float64),
         offset=np.array([p.offset for p in strands], dtype=np.float64),
         pvalue_table=np.concatenate([p.pvalues for p in strands]),
         pvalue_base=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         pvalue_size=sizes,
+        anchor=anchor,
+        anchor_lengths=lengths,
+        anchor_offset=anchor_offset,
+        index_offsets=offsets,
+        index_offsets_base=offsets_base,
+        entry_motif=entry_motif,
+        entry_partial=entry_partial,
+        rest_order=np.concatenate([o for o, _, _ in rests]),
+        rest_bound=np.concatenate([b for _, b, _ in rests]),
+        rest_count=np.array([c for _, _, c in rests], dtype=np.int64),
     )
 
 
-def scan_codes(codes: np.ndarray, first_start: int, last_start: int, bank: MotifBank, *, capacity: int = 1 << 16):
+def scan_codes(
+    codes: np.ndarray, first_start: int, last_start: int, bank: MotifBank, *, capacity: int = 1 << 16, dense: bool = False
+):
     """Hits among window starts ``[first_start, last_start)`` of ``codes``.
+
+    Parameters
+    ----------
+    dense : bool
+        Score every window against every motif (the simple kernel) instead of
+        going through the anchor index; both give the same hits.
 
     Returns
     -------
     start : ndarray of int64
-        Window start (index into ``codes``).
+        Window start (index into ``codes``), sorted, then by motif-strand.
     motif_strand : ndarray of int64
     scaled : ndarray of int64
         Integer window score.
     """
-    from .scan_numba_fns import scan_block
+    from .scan_numba_fns import kmer_codes, scan_block, scan_indexed
 
     capacity = max(capacity, 4 * bank.base.size)
+    if not dense:
+        kmer = np.zeros(codes.size, dtype=np.int64)
+        free = np.zeros(codes.size, dtype=np.int64)
+        kmer_codes(codes, bank.anchor, kmer, free)
     starts, motifs, scores = [], [], []
-    position = first_start
+    position, stop = first_start, last_start
     while True:
         hit_start = np.empty(capacity, dtype=np.int64)
         hit_motif = np.empty(capacity, dtype=np.int64)
         hit_score = np.empty(capacity, dtype=np.int64)
-        n, position = scan_block(
-            codes, position, last_start, bank.cells, bank.order, bank.bound, bank.base, bank.width, bank.cutoff,
-            hit_start, hit_motif, hit_score, 0,
-        )
+        if dense:
+            n, position = scan_block(
+                codes, position, last_start, bank.cells, bank.order, bank.bound, bank.base, bank.width, bank.cutoff,
+                hit_start, hit_motif, hit_score, 0,
+            )
+        else:
+            stop = min(last_start + int(bank.anchor_offset.max()), codes.size)
+            n, position = scan_indexed(
+                codes, position, last_start, bank.anchor, kmer, free, bank.anchor_lengths, bank.index_offsets,
+                bank.index_offsets_base, bank.entry_motif, bank.entry_partial, bank.anchor_offset, bank.width,
+                bank.base, bank.cutoff, bank.cells, bank.rest_order, bank.rest_bound, bank.rest_count,
+                int(bank.anchor_offset.max()), hit_start, hit_motif, hit_score, 0,
+            )
         starts.append(hit_start[:n])
         motifs.append(hit_motif[:n])
         scores.append(hit_score[:n])
-        if position >= last_start:
+        if position >= stop:
             break
-    return np.concatenate(starts), np.concatenate(motifs), np.concatenate(scores)
+    start, motif, score = np.concatenate(starts), np.concatenate(motifs), np.concatenate(scores)
+    order = np.lexsort((motif, start))
+    return start[order], motif[order], score[order]

@@ -78,3 +78,77 @@ def count_clean_windows(codes, first_start, last_start, widths, out):
             if i + w <= n_codes and run[i + w] >= w:
                 total += 1
         out[d] = total
+
+
+@kernel
+def kmer_codes(codes, anchor, kmer, free):
+    """``kmer[p]``: bases p .. p+anchor-1 as a base-4 number (first base most
+    significant; positions past the end count as A). ``free[p]``: N-free bases
+    from p on, capped at ``anchor``."""
+    n = codes.shape[0]
+    mask = (1 << (2 * anchor)) - 1
+    value = 0
+    for p in range(n + anchor - 1):
+        base = codes[p] & 7 if p < n else 0
+        value = ((value << 2) | (base & 3)) & mask
+        start = p - anchor + 1
+        if start >= 0:
+            kmer[start] = value
+    run = 0
+    for p in range(n - 1, -1, -1):
+        run = 0 if (codes[p] & 7) == 4 else min(run + 1, anchor)
+        free[p] = run
+
+
+@kernel
+def scan_indexed(
+    codes, first_start, last_start, anchor, kmer, free, lengths, offsets, offsets_base, entry_motif, entry_partial,
+    anchor_offset, width, base, cutoff, cells, rest_order, rest_bound, rest_count, max_anchor_offset,
+    hit_start, hit_motif, hit_score, n_hits,
+):
+    """Score windows through a k-mer index of each motif's anchor columns.
+
+    For every position p and every anchor length a in ``lengths``, the a-mer at p
+    selects (from a CSR index) the motif-strands whose anchor could hold it with
+    a total score still able to reach the cut-off, together with the anchor's
+    partial score; only those windows are scored further, over the remaining
+    columns with look-ahead bounds. Each (window, motif-strand) pair has exactly
+    one anchor position, so nothing is scored twice, and the pruning only drops
+    windows that cannot reach the cut-off: the hits are exactly the dense scan's.
+
+    Returns ``(n_hits, next_position)``; ``next_position`` is below the end of the
+    range when the buffers filled up (call again from there).
+    """
+    n_codes = codes.shape[0]
+    n_motifs = base.shape[0]
+    capacity = hit_start.shape[0]
+    stop = min(last_start + max_anchor_offset, n_codes)
+    for p in range(first_start, stop):
+        if n_hits + n_motifs > capacity:
+            return n_hits, p
+        for li in range(lengths.shape[0]):
+            a = lengths[li]
+            if free[p] < a:
+                continue
+            key = kmer[p] >> (2 * (anchor - a))
+            table = offsets_base[li]
+            for e in range(offsets[table + key], offsets[table + key + 1]):
+                k = entry_motif[e]
+                i = p - anchor_offset[k]
+                if i < first_start or i >= last_start or i + width[k] > n_codes:
+                    continue
+                b = base[k]
+                cut = cutoff[k]
+                score = entry_partial[e]
+                passed = True
+                for jj in range(rest_count[k]):
+                    score += cells[b + rest_order[b + jj], codes[i + rest_order[b + jj]] & 7]
+                    if score + rest_bound[b + jj] < cut:
+                        passed = False
+                        break
+                if passed:
+                    hit_start[n_hits] = i
+                    hit_motif[n_hits] = k
+                    hit_score[n_hits] = score
+                    n_hits += 1
+    return n_hits, stop
