@@ -133,3 +133,18 @@ def test_cli_scan_and_list(tmp_path, demo_store):
     assert len((tmp_path / "h.bed").read_text().splitlines()) == n
     bad = runner.invoke(main, ["motifs", "scan", str(demo_store), "--motifs", str(tmp_path / "nope.meme"), "--tsv", "x.tsv"])
     assert bad.exit_code == 1 and "motif file not found" in bad.output
+
+
+def test_motif_track_takes_the_best_covering_hit():
+    from scanner.motifs import motif_track
+
+    sequence = "TTTTACGTTTTCGTATTTT"
+    motif = Motif("acg", "alt", np.array([[0.97, 0.01, 0.01, 0.01], [0.01, 0.97, 0.01, 0.01], [0.01, 0.01, 0.97, 0.01]]))
+    hits = scan_sequences({"s1": sequence}, [motif], pvalue=0.02)
+    track = motif_track(hits, "s1").values
+    expected = np.zeros(len(sequence))
+    for s, e, p in zip(hits.hit_start.values, hits.hit_end.values, hits.hit_pvalue.values):
+        expected[s:e] = np.maximum(expected[s:e], -np.log10(p))
+    np.testing.assert_allclose(track, expected.astype(np.float32))
+    scores = motif_track(hits, "s1", value="score", start=3, end=10).values
+    assert scores.shape == (7,) and np.isnan(scores[0]) and np.nanmax(scores) == pytest.approx(hits.hit_score.values.max(), rel=1e-6)

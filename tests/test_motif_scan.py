@@ -157,3 +157,18 @@ def test_indexed_and_dense_kernels_agree_on_jaspar_plants(demo_genome):
     assert indexed[0].size > 1000
     for a, b in zip(indexed, dense):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_full_hit_buffers_lose_nothing(demo_genome, dense):
+    """The kernels stop when their buffers fill and resume: the hits must not change."""
+    from scanner.motifs.bank import build_bank, scan_codes
+
+    codes = demo_genome.fetch("NC_003070.9", 300_000, 320_000)
+    motifs = [Motif("w12", "", np.random.default_rng(2).dirichlet(np.ones(4) * 0.3, size=12)), Motif("w5", "", np.random.default_rng(3).dirichlet(np.ones(4) * 0.3, size=5))]
+    bank = build_bank(motifs, background_frequencies("uniform"), pvalue=0.05)
+    roomy = scan_codes(codes, 100, 19_900, bank, dense=dense)
+    tight = scan_codes(codes, 100, 19_900, bank, capacity=8, dense=dense)
+    assert roomy[0].size > 500 and roomy[0].min() >= 100 and roomy[0].max() < 19_900
+    for a, b in zip(roomy, tight):
+        np.testing.assert_array_equal(a, b)

@@ -45,6 +45,12 @@ class MotifBank:
     rest_order: np.ndarray  # (columns,) int32, non-anchor columns first
     rest_bound: np.ndarray  # (columns,) int32
     rest_count: np.ndarray  # (motif-strands,) int64
+    # wide motifs: a second block of `anchor` columns scored by one table lookup
+    second_base: np.ndarray  # (motif-strands,) int64, -1 where there is none
+    second_offset: np.ndarray  # (motif-strands,) int64
+    second_bound: np.ndarray  # (motif-strands,) int64, best the remaining columns can add
+    second_table: np.ndarray  # flat int32, 4**SECOND per wide motif-strand
+    second_length: int
 
     @property
     def n_motifs(self) -> int:
@@ -71,6 +77,9 @@ def _pack(pssm: ScaledPssm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 #: Anchor length of the k-mer index: motifs up to this width are looked up whole;
 #: wider ones through their most discriminating run of this many columns.
 ANCHOR = 8
+#: Columns of the second block of wide motifs, scored by one lookup in a table of
+#: 4**SECOND entries (small, so the tables of all motifs stay in cache).
+SECOND = 4
 
 
 def _anchor(pssm: ScaledPssm, anchor: int) -> tuple[int, int]:
@@ -89,9 +98,21 @@ def _anchor_scores(cells: np.ndarray) -> np.ndarray:
     return total
 
 
-def _rest(pssm: ScaledPssm, offset: int, length: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Non-anchor columns, most discriminating first, and their look-ahead bounds."""
-    columns = np.array([j for j in range(pssm.width) if not offset <= j < offset + length], dtype=np.int32)
+def _second_anchor(pssm: ScaledPssm, offset: int, anchor: int) -> int | None:
+    """Start of the best block of SECOND columns clear of the first anchor, if the motif has room."""
+    if pssm.width < anchor + SECOND:
+        return None
+    spread = (pssm.cells.max(axis=1) - pssm.cells.min(axis=1)).astype(np.int64)
+    sums = np.convolve(spread, np.ones(SECOND, dtype=np.int64), mode="valid")
+    clear = [o for o in range(sums.size) if o + SECOND <= offset or o >= offset + anchor]
+    return max(clear, key=lambda o: sums[o]) if clear else None
+
+
+def _rest(pssm: ScaledPssm, blocks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Columns outside the anchor blocks, most discriminating first, and their look-ahead bounds."""
+    columns = np.array(
+        [j for j in range(pssm.width) if not any(o <= j < o + n for o, n in blocks)], dtype=np.int32
+    )
     if columns.size:
         spread = pssm.cells[columns].max(axis=1) - pssm.cells[columns].min(axis=1)
         columns = columns[np.argsort(-spread, kind="stable")]
@@ -162,7 +183,20 @@ def build_bank(
     sizes = np.array([p.pvalues.size for p in strands], dtype=np.int64)
     cutoffs = np.array([p.cutoff(pvalue) for p in strands], dtype=np.int64)
     lengths, anchor_offset, offsets, offsets_base, entry_motif, entry_partial, anchors = _build_index(strands, cutoffs, anchor)
-    rests = [_rest(p, offset, a) for p, (offset, a) in zip(strands, anchors)]
+    seconds = [_second_anchor(p, offset, anchor) for p, (offset, _) in zip(strands, anchors)]
+    rests = [
+        _rest(p, [(offset, a)] + ([(second, SECOND)] if second is not None else []))
+        for p, (offset, a), second in zip(strands, anchors, seconds)
+    ]
+    second_tables, second_base, position = [], [], 0
+    for p, second in zip(strands, seconds):
+        if second is None:
+            second_base.append(-1)
+            continue
+        second_tables.append(_anchor_scores(p.cells[second : second + SECOND]).astype(np.int32))
+        second_base.append(position)
+        position += 4**SECOND
+    rest_best = [int(np.sum(p.cells.max(axis=1)[o[: c]])) for p, (o, _, c) in zip(strands, rests)]
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
         motif_name=np.array([m.name for m in motifs]),
@@ -187,6 +221,11 @@ def build_bank(
         rest_order=np.concatenate([o for o, _, _ in rests]),
         rest_bound=np.concatenate([b for _, b, _ in rests]),
         rest_count=np.array([c for _, _, c in rests], dtype=np.int64),
+        second_base=np.array(second_base, dtype=np.int64),
+        second_offset=np.array([-1 if o is None else o for o in seconds], dtype=np.int64),
+        second_bound=np.array(rest_best, dtype=np.int64),
+        second_table=np.concatenate(second_tables) if second_tables else np.zeros(1, dtype=np.int32),
+        second_length=SECOND,
     )
 
 
@@ -230,9 +269,10 @@ def scan_codes(
         else:
             stop = min(last_start + int(bank.anchor_offset.max()), codes.size)
             n, position = scan_indexed(
-                codes, position, last_start, bank.anchor, kmer, free, bank.anchor_lengths, bank.index_offsets,
+                codes, position, first_start, last_start, bank.anchor, kmer, free, bank.anchor_lengths, bank.index_offsets,
                 bank.index_offsets_base, bank.entry_motif, bank.entry_partial, bank.anchor_offset, bank.width,
                 bank.base, bank.cutoff, bank.cells, bank.rest_order, bank.rest_bound, bank.rest_count,
+                bank.second_base, bank.second_offset, bank.second_bound, bank.second_table, bank.second_length,
                 int(bank.anchor_offset.max()), hit_start, hit_motif, hit_score, 0,
             )
         starts.append(hit_start[:n])
