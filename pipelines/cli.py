@@ -301,3 +301,31 @@ def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, 
         f"{hits.sizes['hits']:,} hits of {len(motif_list)} motifs at p <= {pvalue:g}"
         + "".join(f"; {label} {path}" for label, path in (("zarr", output), ("tsv", tsv), ("bed", bed)) if path)
     )
+
+
+@motifs.command("compare")
+@click.argument("query")
+@click.option("--db", "databases", required=True, multiple=True, help="Target motifs: file or database spec (jaspar2024:plants); repeatable.")
+@click.option("--dist", "distance", type=click.Choice(["ed", "pearson", "sandelin"]), default="ed", show_default=True, help="Column similarity (TOMTOM's -dist).")
+@click.option("--thresh", "threshold", default=0.5, show_default=True, help="Report matches with q-value (or E-value with --evalue) <= this.")
+@click.option("--evalue", is_flag=True, help="Apply --thresh to E-values instead of q-values.")
+@click.option("--single-strand", is_flag=True, help="Do not compare with the targets' reverse complements (TOMTOM's -norc).")
+@click.option("--tsv", type=click.Path(path_type=Path), default=None, help="Write TOMTOM's TSV layout here (default: standard output).")
+def motifs_compare(query, databases, distance, threshold, evalue, single_strand, tsv):
+    """Compare query motifs with a motif database by TOMTOM's method."""
+    from scanner.motifs.compare import compare_motifs, write_tomtom_tsv
+    from scanner.motifs.readers import read
+
+    table = compare_motifs(
+        read(query),
+        [m for db in databases for m in read(db)],
+        distance=distance,
+        threshold=threshold,
+        evalue=evalue,
+        both_strands=not single_strand,
+    )
+    if tsv:
+        write_tomtom_tsv(table, tsv)
+        click.echo(f"{len(table)} matches; {tsv}", err=True)
+    else:
+        click.echo(table.to_csv(sep="\t", index=False, float_format="%g"), nl=False)

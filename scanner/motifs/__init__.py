@@ -17,6 +17,7 @@ _EXPORTS = {
     "to_fimo_tsv": "scanner.motifs.export",
     "to_bed": "scanner.motifs.export",
     "motif_track": "scanner.motifs.track",
+    "compare_motifs": "scanner.motifs.compare",
 }
 
 __all__ = sorted(_EXPORTS)
