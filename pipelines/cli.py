@@ -251,9 +251,10 @@ def motifs_list(source: str) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Hits dataset to write (.zarr).")
 @click.option("--tsv", type=click.Path(path_type=Path), default=None, help="Also write FIMO's TSV layout here.")
 @click.option("--bed", type=click.Path(path_type=Path), default=None, help="Also write BED6 here.")
+@click.option("--bigwig", type=click.Path(path_type=Path), default=None, help="Also write the per-base track (best -log10 p covering each base) here.")
 @click.option("--workers", type=int, default=None, help="Threads (default: one per core).")
 @click.option("--scheduler", default=None, help="Run the chunk tasks on this Dask cluster (address or scheduler file).")
-def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, contigs, chunk_size, output, tsv, bed, workers, scheduler):
+def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, contigs, chunk_size, output, tsv, bed, bigwig, workers, scheduler):
     """Scan a genome store for motifs (all motifs, both strands, one pass per chunk)."""
     from contextlib import nullcontext
 
@@ -261,14 +262,14 @@ def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, 
 
     from scanner.cluster import dask_client
     from scanner.genome.store import open_genome
-    from scanner.motifs.export import to_bed, to_fimo_tsv
+    from scanner.motifs.export import to_bed, to_bigwig, to_fimo_tsv
     from scanner.motifs.readers import read
     from scanner.motifs.scanning import scan
 
     from .progress import show_progress
 
-    if output is None and tsv is None and bed is None:
-        raise click.UsageError("give at least one of -o/--output, --tsv, --bed")
+    if output is None and tsv is None and bed is None and bigwig is None:
+        raise click.UsageError("give at least one of -o/--output, --tsv, --bed, --bigwig")
     genome_store = open_genome(store)
     motif_list = [m for source in sources for m in read(source)]
     with dask_client(scheduler) if scheduler else nullcontext() as client, tqdm(
@@ -297,9 +298,13 @@ def motifs_scan(store, sources, pvalue, background, pseudocount, single_strand, 
         to_fimo_tsv(hits, tsv, genome=genome_store)
     if bed:
         to_bed(hits, bed)
+    if bigwig:
+        to_bigwig(hits, bigwig)
     click.echo(
         f"{hits.sizes['hits']:,} hits of {len(motif_list)} motifs at p <= {pvalue:g}"
-        + "".join(f"; {label} {path}" for label, path in (("zarr", output), ("tsv", tsv), ("bed", bed)) if path)
+        + "".join(
+            f"; {label} {path}" for label, path in (("zarr", output), ("tsv", tsv), ("bed", bed), ("bigwig", bigwig)) if path
+        )
     )
 
 

@@ -148,3 +148,20 @@ def test_motif_track_takes_the_best_covering_hit():
     np.testing.assert_allclose(track, expected.astype(np.float32))
     scores = motif_track(hits, "s1", value="score", start=3, end=10).values
     assert scores.shape == (7,) and np.isnan(scores[0]) and np.nanmax(scores) == pytest.approx(hits.hit_score.values.max(), rel=1e-6)
+
+
+def test_bigwig_track_reads_back(tmp_path):
+    import pyBigWig
+
+    from scanner.motifs import motif_track, to_bigwig
+
+    rng = np.random.default_rng(4)
+    sequences = {"a": "".join(rng.choice(list("ACGT"), 3000)), "b": "".join(rng.choice(list("ACGT"), 500))}
+    motif = Motif("m", "", rng.dirichlet(np.ones(4) * 0.3, size=6))
+    hits = scan_sequences(sequences, [motif], pvalue=0.01)
+    path = to_bigwig(hits, tmp_path / "t.bw")
+    with pyBigWig.open(str(path)) as bw:
+        assert bw.chroms() == {"a": 3000, "b": 500}
+        for name, length in (("a", 3000), ("b", 500)):
+            stored = np.nan_to_num(np.array(bw.values(name, 0, length)))
+            np.testing.assert_allclose(stored, motif_track(hits, name).values, rtol=1e-6)

@@ -16,6 +16,7 @@ _EXPORTS = {
     "scan_sequences": "scanner.motifs.scanning",
     "to_fimo_tsv": "scanner.motifs.export",
     "to_bed": "scanner.motifs.export",
+    "to_bigwig": "scanner.motifs.export",
     "motif_track": "scanner.motifs.track",
     "compare_motifs": "scanner.motifs.compare",
 }

@@ -114,3 +114,16 @@ def to_bed(hits: xr.Dataset, path: str | os.PathLike) -> Path:
                 out.write(f"{contig_names[c]}\t{s}\t{e}\t{motif_id[m]}\t{sc}\t{st}\n")
     os.replace(partial, path)
     return path
+
+
+def to_bigwig(hits: xr.Dataset, path: str | os.PathLike, *, value: str = "neglog10_pvalue") -> Path:
+    """Write the per-base motif track (:func:`scanner.motifs.motif_track`) as bigWig.
+
+    Bases covered by no hit are left out of the file (genome browsers show them as 0).
+    """
+    from ..bigwig import write_bigwig
+    from .track import motif_track
+
+    hits = hits[["hit_contig", "hit_start", "hit_end", "hit_score", "hit_pvalue", "contig_id", "contig_length"]].load()
+    lengths = {str(name): int(length) for name, length in zip(hits.contig_id.values, hits.contig_length.values)}
+    return write_bigwig(path, lengths, lambda contig, start, end: motif_track(hits, contig, value=value, start=start, end=end).values)
