@@ -42,15 +42,15 @@ class MotifBank:
     index_offsets_base: np.ndarray  # (lengths,) int64
     entry_motif: np.ndarray  # (entries,) int64
     entry_partial: np.ndarray  # (entries,) int64
-    rest_order: np.ndarray  # (columns,) int32, non-anchor columns first
-    rest_bound: np.ndarray  # (columns,) int32
-    rest_count: np.ndarray  # (motif-strands,) int64
-    # wide motifs: a second block of `anchor` columns scored by one table lookup
-    second_base: np.ndarray  # (motif-strands,) int64, -1 where there is none
-    second_offset: np.ndarray  # (motif-strands,) int64
-    second_bound: np.ndarray  # (motif-strands,) int64, best the remaining columns can add
-    second_table: np.ndarray  # flat int32, 4**SECOND per wide motif-strand
-    second_length: int
+    # the columns outside the anchor, in blocks of up to BLOCK columns each scored
+    # by one lookup, most discriminating block first
+    block_first: np.ndarray  # (motif-strands,) int64, first block of the motif-strand
+    block_count: np.ndarray  # (motif-strands,) int64
+    block_offset: np.ndarray  # (blocks,) int64, first column of the block
+    block_length: np.ndarray  # (blocks,) int64
+    block_table_base: np.ndarray  # (blocks,) int64, into block_table
+    block_bound: np.ndarray  # (blocks,) int64, best the later blocks can add
+    block_table: np.ndarray  # flat int32, 4**length scores per block
 
     @property
     def n_motifs(self) -> int:
@@ -77,9 +77,9 @@ def _pack(pssm: ScaledPssm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 #: Anchor length of the k-mer index: motifs up to this width are looked up whole;
 #: wider ones through their most discriminating run of this many columns.
 ANCHOR = 8
-#: Columns of the second block of wide motifs, scored by one lookup in a table of
-#: 4**SECOND entries (small, so the tables of all motifs stay in cache).
-SECOND = 4
+#: Columns outside the anchor are scored in blocks of up to this many, each by one
+#: lookup in a table of 4**BLOCK entries (small, so all tables stay in cache).
+BLOCK = 4
 
 
 def _anchor(pssm: ScaledPssm, anchor: int) -> tuple[int, int]:
@@ -98,31 +98,15 @@ def _anchor_scores(cells: np.ndarray) -> np.ndarray:
     return total
 
 
-def _second_anchor(pssm: ScaledPssm, offset: int, anchor: int) -> int | None:
-    """Start of the best block of SECOND columns clear of the first anchor, if the motif has room."""
-    if pssm.width < anchor + SECOND:
-        return None
-    spread = (pssm.cells.max(axis=1) - pssm.cells.min(axis=1)).astype(np.int64)
-    sums = np.convolve(spread, np.ones(SECOND, dtype=np.int64), mode="valid")
-    clear = [o for o in range(sums.size) if o + SECOND <= offset or o >= offset + anchor]
-    return max(clear, key=lambda o: sums[o]) if clear else None
-
-
-def _rest(pssm: ScaledPssm, blocks: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Columns outside the anchor blocks, most discriminating first, and their look-ahead bounds."""
-    columns = np.array(
-        [j for j in range(pssm.width) if not any(o <= j < o + n for o, n in blocks)], dtype=np.int32
-    )
-    if columns.size:
-        spread = pssm.cells[columns].max(axis=1) - pssm.cells[columns].min(axis=1)
-        columns = columns[np.argsort(-spread, kind="stable")]
-    best = pssm.cells.max(axis=1)[columns].astype(np.int64)
-    remaining = np.concatenate([np.cumsum(best[::-1])[::-1][1:], [0]]) if columns.size else np.zeros(0)
-    order = np.zeros(pssm.width, dtype=np.int32)
-    bound = np.zeros(pssm.width, dtype=np.int32)
-    order[: columns.size] = columns
-    bound[: columns.size] = remaining
-    return order, bound, int(columns.size)
+def _rest_blocks(pssm: ScaledPssm, offset: int, length: int) -> list[tuple[int, int, np.ndarray]]:
+    """The columns outside the anchor as (offset, length, score table) blocks of up to
+    BLOCK contiguous columns, most discriminating first."""
+    blocks = []
+    for lo, hi in ((0, offset), (offset + length, pssm.width)):
+        for start in range(lo, hi, BLOCK):
+            stop = min(start + BLOCK, hi)
+            blocks.append((start, stop - start, _anchor_scores(pssm.cells[start:stop]).astype(np.int32)))
+    return sorted(blocks, key=lambda b: -(int(b[2].max()) - int(b[2].min())))
 
 
 def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
@@ -183,20 +167,19 @@ def build_bank(
     sizes = np.array([p.pvalues.size for p in strands], dtype=np.int64)
     cutoffs = np.array([p.cutoff(pvalue) for p in strands], dtype=np.int64)
     lengths, anchor_offset, offsets, offsets_base, entry_motif, entry_partial, anchors = _build_index(strands, cutoffs, anchor)
-    seconds = [_second_anchor(p, offset, anchor) for p, (offset, _) in zip(strands, anchors)]
-    rests = [
-        _rest(p, [(offset, a)] + ([(second, SECOND)] if second is not None else []))
-        for p, (offset, a), second in zip(strands, anchors, seconds)
-    ]
-    second_tables, second_base, position = [], [], 0
-    for p, second in zip(strands, seconds):
-        if second is None:
-            second_base.append(-1)
-            continue
-        second_tables.append(_anchor_scores(p.cells[second : second + SECOND]).astype(np.int32))
-        second_base.append(position)
-        position += 4**SECOND
-    rest_best = [int(np.sum(p.cells.max(axis=1)[o[: c]])) for p, (o, _, c) in zip(strands, rests)]
+    per_strand = [_rest_blocks(p, offset, a) for p, (offset, a) in zip(strands, anchors)]
+    block_offset, block_length, block_table_base, block_bound, tables = [], [], [], [], []
+    position = 0
+    for blocks in per_strand:
+        best = [int(table.max()) for _, _, table in blocks]
+        for b, (offset, length, table) in enumerate(blocks):
+            block_offset.append(offset)
+            block_length.append(length)
+            block_table_base.append(position)
+            block_bound.append(sum(best[b + 1 :]))
+            tables.append(table)
+            position += table.size
+    block_count = np.array([len(blocks) for blocks in per_strand], dtype=np.int64)
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
         motif_name=np.array([m.name for m in motifs]),
@@ -218,14 +201,13 @@ def build_bank(
         index_offsets_base=offsets_base,
         entry_motif=entry_motif,
         entry_partial=entry_partial,
-        rest_order=np.concatenate([o for o, _, _ in rests]),
-        rest_bound=np.concatenate([b for _, b, _ in rests]),
-        rest_count=np.array([c for _, _, c in rests], dtype=np.int64),
-        second_base=np.array(second_base, dtype=np.int64),
-        second_offset=np.array([-1 if o is None else o for o in seconds], dtype=np.int64),
-        second_bound=np.array(rest_best, dtype=np.int64),
-        second_table=np.concatenate(second_tables) if second_tables else np.zeros(1, dtype=np.int32),
-        second_length=SECOND,
+        block_first=np.concatenate([[0], np.cumsum(block_count)[:-1]]).astype(np.int64),
+        block_count=block_count,
+        block_offset=np.array(block_offset, dtype=np.int64),
+        block_length=np.array(block_length, dtype=np.int64),
+        block_table_base=np.array(block_table_base, dtype=np.int64),
+        block_bound=np.array(block_bound, dtype=np.int64),
+        block_table=np.concatenate(tables) if tables else np.zeros(1, dtype=np.int32),
     )
 
 
@@ -271,8 +253,8 @@ def scan_codes(
             n, position = scan_indexed(
                 codes, position, first_start, last_start, bank.anchor, kmer, free, bank.anchor_lengths, bank.index_offsets,
                 bank.index_offsets_base, bank.entry_motif, bank.entry_partial, bank.anchor_offset, bank.width,
-                bank.base, bank.cutoff, bank.cells, bank.rest_order, bank.rest_bound, bank.rest_count,
-                bank.second_base, bank.second_offset, bank.second_bound, bank.second_table, bank.second_length,
+                bank.cutoff, bank.block_first, bank.block_count, bank.block_offset, bank.block_length,
+                bank.block_table_base, bank.block_bound, bank.block_table,
                 int(bank.anchor_offset.max()), hit_start, hit_motif, hit_score, 0,
             )
         starts.append(hit_start[:n])

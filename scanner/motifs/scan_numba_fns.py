@@ -102,21 +102,20 @@ def kmer_codes(codes, anchor, kmer, free):
 
 @kernel
 def scan_indexed(
-    codes, first_position, first_start, last_start, anchor, kmer, free, lengths, offsets, offsets_base, entry_motif, entry_partial,
-    anchor_offset, width, base, cutoff, cells, rest_order, rest_bound, rest_count,
-    second_base, second_offset, second_bound, second_table, second_length, max_anchor_offset,
-    hit_start, hit_motif, hit_score, n_hits,
+    codes, first_position, first_start, last_start, anchor, kmer, free, lengths, offsets, offsets_base, entry_motif,
+    entry_partial, anchor_offset, width, cutoff, block_first, block_count, block_offset, block_length,
+    block_table_base, block_bound, block_table, max_anchor_offset, hit_start, hit_motif, hit_score, n_hits,
 ):
     """Score windows through a k-mer index of each motif's anchor columns.
 
     For every position p and every anchor length a in ``lengths``, the a-mer at p
     selects (from a CSR index) the motif-strands whose anchor could hold it with
     a total score still able to reach the cut-off, together with the anchor's
-    partial score; only those windows are scored further: wide motifs first add a
-    second block of columns by one table lookup, then the remaining columns are
-    scored one by one with look-ahead bounds. Each (window, motif-strand) pair has exactly
-    one anchor position, so nothing is scored twice, and the pruning only drops
-    windows that cannot reach the cut-off: the hits are exactly the dense scan's.
+    partial score; only those windows are scored further, block by block (up to
+    4 columns per table lookup, most discriminating first) with look-ahead bounds.
+    Each (window, motif-strand) pair has exactly one anchor position, so nothing
+    is scored twice, and the pruning only drops windows that cannot reach the
+    cut-off: the hits are exactly the dense scan's.
 
     Anchor positions run from ``first_position`` (``first_start`` on the first
     call); window starts are kept in ``[first_start, last_start)``. Returns
@@ -124,7 +123,7 @@ def scan_indexed(
     when the buffers filled up: call again with it as ``first_position``.
     """
     n_codes = codes.shape[0]
-    n_motifs = base.shape[0]
+    n_motifs = width.shape[0]
     capacity = hit_start.shape[0]
     stop = min(last_start + max_anchor_offset, n_codes)
     for p in range(first_position, stop):
@@ -141,20 +140,17 @@ def scan_indexed(
                 i = p - anchor_offset[k]
                 if i < first_start or i >= last_start or i + width[k] > n_codes:
                     continue
-                b = base[k]
                 cut = cutoff[k]
                 score = entry_partial[e]
-                if second_base[k] >= 0:
-                    q = i + second_offset[k]
-                    if free[q] < second_length:
-                        continue  # an N in the second block: the window is never scored
-                    score += second_table[second_base[k] + (kmer[q] >> (2 * (anchor - second_length)))]
-                    if score + second_bound[k] < cut:
-                        continue
                 passed = True
-                for jj in range(rest_count[k]):
-                    score += cells[b + rest_order[b + jj], codes[i + rest_order[b + jj]] & 7]
-                    if score + rest_bound[b + jj] < cut:
+                for bb in range(block_first[k], block_first[k] + block_count[k]):
+                    q = i + block_offset[bb]
+                    length = block_length[bb]
+                    if free[q] < length:
+                        passed = False  # an N in the window: never scored
+                        break
+                    score += block_table[block_table_base[bb] + (kmer[q] >> (2 * (anchor - length)))]
+                    if score + block_bound[bb] < cut:
                         passed = False
                         break
                 if passed:
