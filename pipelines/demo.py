@@ -12,7 +12,7 @@ DEMO_GFF = DEMO_DATA / "TAIR10_chr1_1-2000000.gff3.gz"
 
 
 def run_demo(output: Path, *, scheduler: str | None = None, workers: int | None = None) -> None:
-    """Ingest the demo genome, build DeepCRE gene windows, write a summary."""
+    """Ingest the demo genome, build DeepCRE gene windows, scan JASPAR plant motifs."""
     from scanner.cluster import dask_client
     from scanner.genome.ingest import ingest_fasta
     from scanner.genome.store import open_genome
@@ -37,3 +37,14 @@ def run_demo(output: Path, *, scheduler: str | None = None, workers: int | None 
     frame.insert(0, "contig", [str(genome.contig_names[i]) for i in wins.window_contig.values])
     frame.to_csv(output / "gene_windows.tsv", sep="\t", index=False)
     click.echo(f"summary       {output / 'gene_windows.tsv'} (one line per gene window, 0-based gene coordinates)")
+
+    from scanner.motifs import read, scan, to_bed, to_bigwig
+
+    motifs = read("jaspar2024:plants")
+    hits = scan(genome, motifs, pvalue=1e-4, output=output / "motif_hits.zarr", workers=workers)
+    to_bed(hits, output / "motif_hits.bed")
+    to_bigwig(hits, output / "motif_track.bw")
+    click.echo(
+        f"motif hits    {output / 'motif_hits.zarr'}: {hits.sizes['hits']:,} hits of {len(motifs)} JASPAR 2024 plant "
+        f"motifs at p < 1e-4; {output / 'motif_hits.bed'}, {output / 'motif_track.bw'}"
+    )

@@ -57,3 +57,13 @@ def test_bad_tiling_and_missing_store(tmp_path, demo_store):
     assert result.exit_code == 1 and "step must be between 1 and length" in result.output
     result = CliRunner().invoke(main, ["genome", "info", str(tmp_path)])
     assert result.exit_code == 1 and "not a cre-scanner genome store" in result.output
+
+
+def test_demo_job(tmp_path):
+    result = run("demo", "-o", tmp_path / "demo", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    for name in ("genome.zarr", "windows.zarr", "gene_windows.tsv", "motif_hits.zarr", "motif_hits.bed", "motif_track.bw"):
+        assert (tmp_path / "demo" / name).exists(), name
+    hits = xr.open_zarr(tmp_path / "demo" / "motif_hits.zarr", consolidated=False)
+    assert hits.sizes["motifs"] == 805 and hits.sizes["hits"] > 100_000
+    assert len((tmp_path / "demo" / "gene_windows.tsv").read_text().splitlines()) == 593
