@@ -41,3 +41,18 @@ def atomic_output(destination: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+@contextmanager
+def resumable_output(destination: str | os.PathLike) -> Iterator[Path]:
+    """Like :func:`atomic_output`, but the scratch path is fixed (``.NAME.partial``)
+    and survives a failure, so the next run can pick up its ledger and go on.
+
+    Whoever writes there keeps an explicit ledger of what is finished: a missing
+    or present Zarr chunk proves nothing.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    yield partial
+    replace_directory(partial, destination)

@@ -172,3 +172,43 @@ def test_full_hit_buffers_lose_nothing(demo_genome, dense):
     assert roomy[0].size > 500 and roomy[0].min() >= 100 and roomy[0].max() < 19_900
     for a, b in zip(roomy, tight):
         np.testing.assert_array_equal(a, b)
+
+
+def test_killed_scan_resumes_and_redoes_only_unfinished_chunks(random_genome, tmp_path, monkeypatch):
+    import json
+
+    import scanner.motifs.hit_store as hit_store
+    import scanner.motifs.scanning as scanning
+
+    genome, _ = random_genome
+    motifs = [Motif("w6", "", np.random.default_rng(7).dirichlet(np.ones(4) * 0.3, size=6))]
+    monkeypatch.setattr(hit_store, "HIT_CHUNK", 64)  # many Zarr chunks, written as the scan goes
+    expected = scan(genome, motifs, pvalue=0.05, chunk_size=400, output=tmp_path / "clean.zarr", workers=1)
+    n_tasks = 13 + 2  # 5000 / 400 and 777 / 400, rounded up
+
+    original, calls = scanning._scan_chunk, []
+
+    def dies_on_the_ninth(*args):
+        calls.append(args[4])
+        if len(calls) == 9:
+            raise RuntimeError("worker killed")
+        return original(*args)
+
+    monkeypatch.setattr(scanning, "_scan_chunk", dies_on_the_ninth)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        scan(genome, motifs, pvalue=0.05, chunk_size=400, output=tmp_path / "hits.zarr", workers=1)
+    assert not (tmp_path / "hits.zarr").exists()  # nothing that looks finished
+    ledger = json.loads((tmp_path / ".hits.zarr.partial" / "ledger.json").read_text())
+    assert 0 < ledger["tasks_done"] <= 8
+
+    calls.clear()
+    monkeypatch.setattr(scanning, "_scan_chunk", lambda *args: calls.append(args[4]) or original(*args))
+    resumed = scan(genome, motifs, pvalue=0.05, chunk_size=400, output=tmp_path / "hits.zarr", workers=1)
+    assert len(calls) == n_tasks - ledger["tasks_done"]
+    for name in expected.data_vars:
+        np.testing.assert_array_equal(resumed[name].values, expected[name].values)
+    assert not (tmp_path / ".hits.zarr.partial").exists()
+    # other inputs do not reuse a stale partial store
+    calls.clear()
+    scan(genome, motifs, pvalue=0.01, chunk_size=400, output=tmp_path / "other.zarr", workers=1)
+    assert len(calls) == n_tasks

@@ -1,7 +1,11 @@
-"""Appending hits to Zarr as chunks finish, so memory never holds the genome's hits."""
+"""Appending hits to Zarr as chunks finish, so memory never holds the genome's hits,
+with a ledger of finished tasks so a killed scan resumes where it stopped."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +15,43 @@ from ..genome.store_format import quiet_zarr_string_warnings
 from .hits import HIT_FIELDS, benjamini_hochberg
 
 HIT_CHUNK = 1 << 20
+LEDGER = "ledger.json"
+
+log = logging.getLogger(__name__)
 
 
 class HitStore:
-    """A Zarr group with one growing array per hit field (dim ``hits``)."""
+    """A Zarr group with one growing array per hit field (dim ``hits``).
 
-    def __init__(self, path: Path):
+    ``ledger.json`` records, after every write, how many scan tasks (in task order)
+    have all their hits stored, how many rows that is, and their clean-window
+    counts. A store whose ledger carries the same ``fingerprint`` (the scan's
+    inputs) is reopened, cut back to the ledger's rows, and continued.
+    """
+
+    def __init__(self, path: Path, fingerprint: str, n_widths: int):
         import zarr
 
         self.path = path
-        self.root = zarr.open_group(path, mode="w", zarr_format=3)
-        self.size = 0
+        self.fingerprint = fingerprint
         self.pending: list[dict[str, np.ndarray]] = []
         self.pending_rows = 0
+        self.boundaries: list[tuple[int, int, list[int]]] = []  # (task, rows after it, clean so far)
+        ledger = self._read_ledger()
+        if ledger is not None:
+            self.root = zarr.open_group(path, mode="r+")
+            self.arrays = {name: self.root[name] for name in HIT_FIELDS}
+            self.size = int(ledger["rows"])
+            for array in self.arrays.values():
+                array.resize((self.size,))
+            self.tasks_done = int(ledger["tasks_done"])
+            self.clean = np.array(ledger["clean"], dtype=np.int64)
+            log.info("resuming the scan in %s after %d finished tasks (%d hits)", path, self.tasks_done, self.size)
+            return
+        self.root = zarr.open_group(path, mode="w", zarr_format=3)
+        self.size = 0
+        self.tasks_done = 0
+        self.clean = np.zeros(n_widths, dtype=np.int64)
         with quiet_zarr_string_warnings():
             self.arrays = {
                 name: self.root.create_array(
@@ -31,6 +59,31 @@ class HitStore:
                 )
                 for name, dtype in HIT_FIELDS.items()
             }
+        self._write_ledger(0, 0, self.clean.tolist())
+
+    def _read_ledger(self) -> dict | None:
+        try:
+            ledger = json.loads((self.path / LEDGER).read_text())
+        except (OSError, ValueError):
+            return None
+        return ledger if ledger.get("fingerprint") == self.fingerprint else None
+
+    def _write_ledger(self, tasks_done: int, rows: int, clean: list[int]) -> None:
+        record = {"fingerprint": self.fingerprint, "tasks_done": tasks_done, "rows": rows, "clean": clean}
+        scratch = self.path / f"{LEDGER}.tmp"
+        scratch.write_text(json.dumps(record))
+        os.replace(scratch, self.path / LEDGER)
+
+    def finish_task(self, task: int, columns: dict[str, np.ndarray], clean: np.ndarray) -> None:
+        """Store one task's hits (tasks arrive in order) and advance the ledger as far
+        as the hits written to disk allow."""
+        self.append(columns)
+        self.boundaries.append((task, self.size + self.pending_rows, clean.tolist()))
+        finished = [b for b in self.boundaries if b[1] <= self.size]
+        if finished:
+            task_done, rows, clean_so_far = finished[-1]
+            self._write_ledger(task_done + 1, rows, clean_so_far)
+            self.boundaries = [b for b in self.boundaries if b[1] > self.size]
 
     def append(self, columns: dict[str, np.ndarray]) -> None:
         """Queue hits; whole Zarr chunks are written as soon as they are full, so no
@@ -59,6 +112,7 @@ class HitStore:
     def finish(self, tables: xr.Dataset, tested: np.ndarray) -> None:
         """Add q-values (per motif, from the stored p-values) and the motif and contig tables."""
         self._flush(whole_chunks_only=False)
+        (self.path / LEDGER).unlink(missing_ok=True)
         pvalue = self.arrays["hit_pvalue"][:] if self.size else np.empty(0)
         motif = self.arrays["hit_motif"][:] if self.size else np.empty(0, dtype=np.int32)
         qvalue = benjamini_hochberg(pvalue, motif, tested)

@@ -10,6 +10,7 @@ not scored (as FIMO). Unlike FIMO, the last window of each sequence is scanned.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +136,18 @@ def _scan_chunk(bank: MotifBank, store_path: str, contig: str, contig_index: int
     return hit_columns(bank, contig_index, start, first, motif_strand, scaled), _clean_window_counts(codes, 0, stop - start, widths)
 
 
+def _fingerprint(genome, bank: MotifBank, background, pvalue, pseudocount, both_strands, tasks) -> str:
+    """What a resumed scan must share with the one it continues."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([genome.attrs.get("source_sha256"), pvalue, pseudocount, both_strands, tasks]).encode())
+    digest.update(np.asarray(background, dtype=np.float64).tobytes())
+    digest.update(" ".join(bank.motif_id.tolist()).encode())
+    digest.update(bank.cutoff.tobytes() + bank.cells.tobytes())
+    return digest.hexdigest()
+
+
 def scan(
     genome,
     motifs,
@@ -169,8 +182,10 @@ def scan(
     chunk_size : int, optional
         Bases per task (default: the store's chunk size).
     output : path, optional
-        Write the hits to this Zarr store (atomically) as chunks finish, and return
-        the dataset opened from it; memory then holds one chunk's hits at a time.
+        Write the hits to this Zarr store as chunks finish, and return the dataset
+        opened from it; memory then holds one chunk's hits at a time. The store is
+        built in ``.NAME.partial`` beside it with a ledger of finished chunks: a
+        killed scan run again with the same inputs redoes only unfinished chunks.
     client : distributed.Client, optional
         Run the chunk tasks on this cluster; otherwise on ``workers`` threads.
     on_progress : callable, optional
@@ -187,7 +202,7 @@ def scan(
     """
     from ..cluster import available_cores
     from ..genome.store import Genome
-    from ..storage import atomic_output
+    from ..storage import resumable_output
     from .hit_store import HitStore
 
     if not isinstance(genome, Genome):
@@ -205,7 +220,7 @@ def scan(
     log.info("scanning %d motifs x %d strands over %d chunks", bank.n_motifs, 2 if both_strands else 1, len(tasks))
     store_path = str(genome.path)
 
-    def results():
+    def results(tasks):
         if client is not None:
             bank_future = client.scatter(bank, broadcast=True)
             futures = [client.submit(_scan_chunk, bank_future, store_path, *t, widths, pure=False) for t in tasks]
@@ -221,7 +236,7 @@ def scan(
     contig_id, contig_length = genome.contigs.contig_id.values, genome.contigs.contig_length.values
     if output is None:
         parts = []
-        for done, (columns, counts) in enumerate(results(), start=1):
+        for done, (columns, counts) in enumerate(results(tasks), start=1):
             parts.append(columns)
             clean += counts
             if on_progress:
@@ -232,11 +247,13 @@ def scan(
         return hits_dataset(merged, bank, contig_id, contig_length, tested, attrs)
 
     output = Path(output)
-    with atomic_output(output) as partial:
-        store = HitStore(partial)
-        for done, (columns, counts) in enumerate(results(), start=1):
-            store.append(columns)
+    fingerprint = _fingerprint(genome, bank, frequencies, pvalue, pseudocount, both_strands, tasks)
+    with resumable_output(output) as partial:
+        store = HitStore(partial, fingerprint, widths.size)
+        clean = store.clean.copy()
+        for done, (columns, counts) in enumerate(results(tasks[store.tasks_done :]), start=store.tasks_done + 1):
             clean += counts
+            store.finish_task(done - 1, columns, clean)
             if on_progress:
                 on_progress(done, len(tasks))
         tested = _tested_per_motif(bank, widths, clean, both_strands)
