@@ -111,10 +111,9 @@ def _rest_blocks(pssm: ScaledPssm, offset: int, length: int) -> list[tuple[int, 
 
 def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
     anchors = [_anchor(p, anchor) for p in strands]
-    lengths = np.array(sorted({length for _, length in anchors}), dtype=np.int64)
-    tables, bases, motifs_, partials = [], [], [], []
+    tables, bases, motifs_, partials, used = [], [], [], [], []
     position = 0
-    for length in lengths:
+    for length in sorted({length for _, length in anchors}):
         keys, members, scores = [], [], []
         for k, (pssm, (offset, a)) in enumerate(zip(strands, anchors)):
             if a != length:
@@ -126,6 +125,9 @@ def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
             members.append(np.full(keep.size, k, dtype=np.int64))
             scores.append(partial[keep])
         keys = np.concatenate(keys)
+        if keys.size == 0:
+            continue  # no motif of this anchor length can reach its cut-off: skip the lookups
+        used.append(length)
         order = np.argsort(keys, kind="stable")
         counts = np.bincount(keys, minlength=4**length)
         tables.append(np.concatenate([[0], np.cumsum(counts)]) + sum(m.size for m in motifs_))
@@ -133,8 +135,11 @@ def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
         partials.append(np.concatenate(scores)[order])
         bases.append(position)
         position += 4**length + 1
+    if not used:  # nothing can reach its cut-off: an index that matches nothing
+        used, tables, bases = [1], [np.zeros(5, dtype=np.int64)], [0]
+        motifs_, partials = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     return (
-        lengths,
+        np.array(used, dtype=np.int64),
         np.array([offset for offset, _ in anchors], dtype=np.int64),
         np.concatenate(tables).astype(np.int64),
         np.array(bases, dtype=np.int64),
