@@ -212,3 +212,15 @@ def test_killed_scan_resumes_and_redoes_only_unfinished_chunks(random_genome, tm
     calls.clear()
     scan(genome, motifs, pvalue=0.01, chunk_size=400, output=tmp_path / "other.zarr", workers=1)
     assert len(calls) == n_tasks
+
+
+def test_scan_on_a_dask_cluster_matches(random_genome, tmp_path):
+    from distributed import Client, LocalCluster
+
+    genome, _ = random_genome
+    motifs = [Motif("w7", "", np.random.default_rng(9).dirichlet(np.ones(4) * 0.3, size=7))]
+    local = scan(genome, motifs, pvalue=1e-2, chunk_size=500)
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        on_cluster = scan(genome, motifs, pvalue=1e-2, chunk_size=500, client=client, output=tmp_path / "h.zarr")
+    for name in local.data_vars:
+        np.testing.assert_array_equal(on_cluster[name].values, local[name].values)
