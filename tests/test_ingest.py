@@ -28,7 +28,10 @@ def expected_codes_text(seq: str) -> str:
 
 records_strategy = st.lists(
     st.tuples(
-        st.from_regex(r"[A-Za-z0-9_.:|-]{1,12}", fullmatch=True),
+        # names a Zarr group can take ('.', '..' and '__*' are refused, see below)
+        st.from_regex(r"[A-Za-z0-9_.:|-]{1,12}", fullmatch=True).filter(
+            lambda name: name not in (".", "..") and not name.startswith("__")
+        ),
         st.text(alphabet="ACGTNacgtnRYkmU", min_size=1, max_size=300),
     ),
     min_size=1,
@@ -205,3 +208,10 @@ def test_genome_pickles_as_its_path(demo_genome):
     clone = pickle.loads(pickle.dumps(demo_genome))
     assert clone.path == demo_genome.path and clone.contig_names == demo_genome.contig_names
     assert len(pickle.dumps(demo_genome)) < 1000
+
+
+@pytest.mark.parametrize("name", [".", "..", "__x"])
+def test_names_zarr_cannot_take_are_refused(tmp_path, name):
+    fasta = write_fasta(tmp_path / "g.fa", [(name, "ACGT")])
+    with pytest.raises(FastaFormatError, match="cannot name a Zarr group"):
+        ingest_fasta(fasta, tmp_path / "g.zarr")
