@@ -64,6 +64,14 @@ def _attrs(pvalue, background, pseudocount, both_strands, source) -> dict:
     }
 
 
+def _hits_in_memory(parts, bank, widths, clean, both_strands, contig_id, contig_length, attrs) -> xr.Dataset:
+    """The hits dataset from per-sequence or per-chunk hit columns held in memory."""
+    merged = {name: np.concatenate([p[name] for p in parts]) if parts else empty_columns()[name] for name in HIT_FIELDS}
+    tested = _tested_per_motif(bank, widths, clean, both_strands)
+    merged["hit_qvalue"] = benjamini_hochberg(merged["hit_pvalue"], merged["hit_motif"], tested)
+    return hits_dataset(merged, bank, contig_id, contig_length, tested, attrs)
+
+
 def scan_sequences(
     sequences,
     motifs,
@@ -113,15 +121,14 @@ def scan_sequences(
         start, motif_strand, scaled = scan_codes(codes, 0, codes.size, bank)
         columns.append(hit_columns(bank, index, 0, start, motif_strand, scaled))
         clean += _clean_window_counts(codes, 0, codes.size, widths)
-    merged = {name: np.concatenate([c[name] for c in columns]) if columns else empty_columns()[name] for name in HIT_FIELDS}
-    tested = _tested_per_motif(bank, widths, clean, both_strands)
-    merged["hit_qvalue"] = benjamini_hochberg(merged["hit_pvalue"], merged["hit_motif"], tested)
-    return hits_dataset(
-        merged,
+    return _hits_in_memory(
+        columns,
         bank,
+        widths,
+        clean,
+        both_strands,
         [name for name, _ in named],
         [len(s) for _, s in named],
-        tested,
         _attrs(pvalue, frequencies, pseudocount, both_strands, "sequences"),
     )
 
@@ -241,10 +248,7 @@ def scan(
             clean += counts
             if on_progress:
                 on_progress(done, len(tasks))
-        merged = {name: np.concatenate([p[name] for p in parts]) if parts else empty_columns()[name] for name in HIT_FIELDS}
-        tested = _tested_per_motif(bank, widths, clean, both_strands)
-        merged["hit_qvalue"] = benjamini_hochberg(merged["hit_pvalue"], merged["hit_motif"], tested)
-        return hits_dataset(merged, bank, contig_id, contig_length, tested, attrs)
+        return _hits_in_memory(parts, bank, widths, clean, both_strands, contig_id, contig_length, attrs)
 
     output = Path(output)
     fingerprint = _fingerprint(genome, bank, frequencies, pvalue, pseudocount, both_strands, tasks)
