@@ -9,6 +9,18 @@ from .alphabet import BASE_BITS, CLASS_AMBIGUOUS, CLASS_INVALID, CLASS_SKIP, N, 
 
 
 @kernel
+def is_n(code):
+    """1 when a base code is N, else 0."""
+    return 1 if (code & BASE_BITS) == N else 0
+
+
+@kernel
+def is_soft_masked(code):
+    """1 when a base code carries the soft-mask bit, else 0."""
+    return 1 if code & SOFT_MASK_BIT else 0
+
+
+@kernel
 def encode_sequence_bytes(raw, start, end, byte_to_code, byte_class, out):
     """Encode FASTA sequence bytes ``raw[start:end]`` into ``out``.
 
@@ -32,13 +44,10 @@ def encode_sequence_bytes(raw, start, end, byte_to_code, byte_class, out):
             continue
         if klass == CLASS_INVALID:
             return n_out, n_ambiguous, n_n, n_soft, i
-        if klass == CLASS_AMBIGUOUS:
-            n_ambiguous += 1
         code = byte_to_code[byte]
-        if (code & BASE_BITS) == N:
-            n_n += 1
-        if code & SOFT_MASK_BIT:
-            n_soft += 1
+        n_ambiguous += klass == CLASS_AMBIGUOUS
+        n_n += is_n(code)
+        n_soft += is_soft_masked(code)
         out[n_out] = code
         n_out += 1
     return n_out, n_ambiguous, n_n, n_soft, -1
@@ -84,13 +93,10 @@ def encode_fixed_lines(raw, first_column, line_bases, line_bytes, byte_to_code, 
                 return n_out, n_ambiguous, n_n, n_soft, IRREGULAR
             if klass == CLASS_INVALID:
                 return n_out, n_ambiguous, n_n, n_soft, i
-            if klass == CLASS_AMBIGUOUS:
-                n_ambiguous += 1
             code = byte_to_code[byte]
-            if (code & BASE_BITS) == N:
-                n_n += 1
-            if code & SOFT_MASK_BIT:
-                n_soft += 1
+            n_ambiguous += klass == CLASS_AMBIGUOUS
+            n_n += is_n(code)
+            n_soft += is_soft_masked(code)
             out[n_out] = code
             n_out += 1
         elif byte != 10 and byte != 13:  # only '\n' or '\r\n' may end a line
