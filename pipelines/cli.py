@@ -334,3 +334,14 @@ def motifs_compare(query, databases, distance, threshold, evalue, single_strand,
         click.echo(f"{len(table)} matches; {tsv}", err=True)
     else:
         click.echo(table.to_csv(sep="\t", index=False, float_format="%g"), nl=False)
+
+
+def _add_model_commands() -> None:
+    from .cli_models import evaluate, model, train
+
+    main.add_command(train)
+    main.add_command(model)
+    main.add_command(evaluate)
+
+
+_add_model_commands()

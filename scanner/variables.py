@@ -48,6 +48,7 @@ _VARIABLES = [
         "complemented for '-' windows).",
     ),
     Variable("window_gene_id", ("windows",), "UO", "Gene ID the window belongs to (GFF3 ID, prefix 'gene-'/'gene:' removed)."),
+    Variable("window_name", ("windows",), "UO", "Name of the window's source record (BED name, or 'background_<n>')."),
     Variable("window_gene_start", ("windows",), "i", "0-based start of the gene."),
     Variable("window_gene_end", ("windows",), "i", "0-based, exclusive end of the gene."),
     Variable("window_padded", ("windows",), "b", "True where the window needed N padding (short gene or contig edge)."),

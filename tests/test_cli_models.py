@@ -1,0 +1,110 @@
+"""The training, model and evaluation commands, end to end on the demo genome."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from scanner.models.model_file import load_model, read_card
+
+SMALL = ["--hyper", "channels=8", "--hyper", "layers=2", "--epochs", "2", "--batch-size", "32", "--device", "cpu"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def peaks(tmp_path_factory, demo_genome, demo_gff):
+    """A BED of the demo genes' promoters: real positives with a real signal."""
+    from scanner.tiling.gff import read_gff3
+
+    genes = read_gff3(demo_gff).table
+    tss = np.where(genes.strand == "+", genes.start, genes.end)
+    path = tmp_path_factory.mktemp("bed") / "promoters.bed"
+    contig = demo_genome.contig_names[0]
+    lines = [f"{contig}\t{max(t - 150, 0)}\t{t + 50}\t{g}\t0\t{s}" for t, g, s in zip(tss, genes.gene_id, genes.strand)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_regions_info_resume_and_evaluate(tmp_path, demo_store, peaks):
+    out = tmp_path / "models"
+    args = ["train", "regions", "--genome", demo_store, "--positives", peaks, "--arch", "regioncnn", "--length", 400,
+            "--holdout", "NC_003070.9:1500001-2000000", *SMALL, "-o", out]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "fold holdout epoch 2/2" in result.output
+    metrics = pd.read_csv(out / "metrics.tsv", sep="\t")
+    assert metrics.fold.tolist() == ["holdout"] and 0 <= metrics.auroc[0] <= 1
+    assert len(pd.read_csv(out / "history.tsv", sep="\t")) == 2
+    card = read_card(out / "holdout.model")
+    assert card.input_length == 400 and card.strand == "average" and card.window_layout["layout"] == "regions"
+    assert card.training["heldout_regions"] == ["NC_003070.9:1500001-2000000"]
+
+    info = run("model", "info", out / "holdout.model")
+    assert info.exit_code == 0
+    assert "regioncnn" in info.output and "400 bases, alphabet ACGT" in info.output and "validation auroc" in info.output
+
+    before = (out / "holdout.model").stat().st_mtime_ns
+    again = run(*args)
+    assert "already trained on the same data and settings; kept" in again.output
+    assert (out / "holdout.model").stat().st_mtime_ns == before
+
+    evaluated = run("evaluate", "--model", out / "holdout.model", "--genome", demo_store, "--positives", peaks,
+                    "--device", "cpu", "-o", tmp_path / "eval.tsv")
+    assert evaluated.exit_code == 0, evaluated.output
+    table = pd.read_csv(tmp_path / "eval.tsv", sep="\t")
+    assert {"accuracy", "auroc", "auprc", "f1"} <= set(table.columns)
+
+
+def test_train_expression_and_refusals(tmp_path, demo_store, demo_gff, demo_genome):
+    from scanner.tiling.gff import read_gff3
+
+    genes = read_gff3(demo_gff).table.gene_id.tolist()
+    table = tmp_path / "tpm.tsv"
+    values = np.random.default_rng(0).gamma(2.0, 2.0, len(genes))
+    table.write_text("gene\tlog_max_tpm\n" + "".join(f"{g}\t{v:.3f}\n" for g, v in zip(genes, values)))
+    out = tmp_path / "expr"
+    base = ["train", "expression", "--genome", demo_store, "--gff", demo_gff, "--expression", table,
+            "--layout", "promoter", "--arch", "regioncnn", *SMALL]
+    refused = run(*base, "--folds", "by-chromosome", "-o", out)
+    assert refused.exit_code == 1 and "at least 2 contigs" in refused.output
+    result = run(*base, "--holdout", "NC_003070.9:1-500000", "-o", out)
+    assert result.exit_code == 0, result.output
+    card = read_card(out / "holdout.model")
+    assert card.window_layout["layout"] == "promoter" and card.input_length == 1500
+    counts = card.training["class_counts_train"]
+    assert counts["0"] == counts["1"]  # balanced by down-sampling
+    assert card.training["windows_labelled"] < len(genes)  # the middle half is dropped
+
+    tiles_model = load_model(out / "holdout.model")
+    with pytest.raises(ValueError, match="trained on 'promoter' windows, but the windows have layout 'deepcre'"):
+        tiles_model.card.check_windows(1500, "deepcre")
+    evaluated = run("evaluate", "--model", out / "holdout.model", "--genome", demo_store, "--gff", demo_gff,
+                "--expression", table, "--device", "cpu")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "auroc" in evaluated.output
+
+
+def test_argminn_read_out_commands(tmp_path, demo_store, peaks):
+    out = tmp_path / "argminn"
+    result = run("train", "regions", "--genome", demo_store, "--positives", peaks, "--arch", "argminn", "--length", 200,
+                 "--hyper", "motifs=4", "--epochs", "2", "--device", "cpu", "--holdout", "NC_003070.9:1500001-2000000",
+                 "-o", out)
+    assert result.exit_code == 0, result.output
+    meme = tmp_path / "filters.meme"
+    shown = run("model", "motifs", out / "holdout.model", "-o", meme)
+    assert shown.exit_code == 0, shown.output
+    from scanner.motifs.readers import read
+
+    motifs = read(meme)
+    assert motifs and all(m.motif_id.startswith("holdout_filter_") for m in motifs)
+    hits = tmp_path / "instances.tsv"
+    again = run("model", "motifs", out / "holdout.model", "-o", meme, "--genome", demo_store, "--positives", peaks,
+                "--hits", hits)
+    assert again.exit_code == 0, again.output
+    assert {"window", "name", "start", "end", "filter", "attention"} <= set(pd.read_csv(hits, sep="\t").columns)
+    no_genome = run("model", "motifs", out / "holdout.model", "-o", meme, "--hits", hits)
+    assert no_genome.exit_code != 0 and "--hits needs --genome" in no_genome.output
