@@ -345,3 +345,13 @@ def _add_model_commands() -> None:
 
 
 _add_model_commands()
+
+
+def _add_inference_commands() -> None:
+    from .cli_inference import attribute, predict
+
+    main.add_command(predict)
+    main.add_command(attribute)
+
+
+_add_inference_commands()

@@ -35,7 +35,7 @@ from .layers import Add, MatMul, Scale, SinusoidalPositions
 class StreamAttention(nn.Module):
     """One memory-stream attention layer: the memory queries the tokens.
 
-    ``memory`` ``(N, S)`` and ``tokens`` ``(N, T, D)`` give the update ``(N, S)``;
+    ``memory`` ``(N, S)`` (or ``(1, S)``, shared by the batch) and ``tokens`` ``(N, T, D)`` give the update ``(N, S)``;
     ``last_weights`` keeps the attention ``(N, heads, T)`` of the last call.
     """
 
@@ -61,7 +61,7 @@ class StreamAttention(nn.Module):
     def forward(self, memory: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         n, length, dim = tokens.shape
         width = dim // self.heads
-        query = self.query(memory).reshape(n, self.heads, 1, width)
+        query = self.query(memory).reshape(-1, self.heads, 1, width)  # the first memory is shared: broadcasts
         keys = tokens.reshape(n, length, self.heads, width).transpose(1, 2)
         values = self.value(tokens).reshape(n, length, self.heads, width).transpose(1, 2)
         weights = self.softmax(self.scale(self.scores(query, keys.transpose(-2, -1))))  # (N, heads, 1, T)
@@ -112,7 +112,10 @@ class ArgminnModel(nn.Module):
         self.scanner_relu = nn.ReLU()
         self.scanner_norm = nn.BatchNorm1d(motifs)
         self.register_buffer("positions", SinusoidalPositions(tokens, position_dim).table.clone())
-        self.tokenise = nn.Linear(motifs + position_dim, dim)
+        # a linear map of [activations, position code] is the sum of one map of each
+        self.tokenise = nn.Linear(motifs, dim)
+        self.place = nn.Linear(position_dim, dim, bias=False)
+        self.add_place = Add()
         generator = torch.Generator().manual_seed(seed)
         self.register_buffer("memory", torch.randn(stream, generator=generator))
         self.attention = nn.ModuleList(StreamAttention(dim, stream, heads, hidden) for _ in range(layers))
@@ -130,9 +133,8 @@ class ArgminnModel(nn.Module):
         activations = self.motif_activations(x)
         self.last_activations = activations
         normalised = self.scanner_norm(activations).transpose(1, 2)
-        positions = self.positions.expand(x.shape[0], -1, -1)
-        tokens = self.tokenise(torch.cat([normalised, positions], dim=2))
-        memory = self.memory.expand(x.shape[0], -1)
+        tokens = self.add_place(self.tokenise(normalised), self.place(self.positions))
+        memory = self.memory[None]
         for attention, update in zip(self.attention, self.update):
             memory = update(memory, attention(memory, tokens))
         return self.output(self.final_norm(memory))

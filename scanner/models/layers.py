@@ -55,7 +55,7 @@ class ChannelsLastFlatten(nn.Module):
 
 
 class SinusoidalPositions(nn.Module):
-    """Adds the fixed sine/cosine positional encoding to ``(N, L, D)`` tokens."""
+    """Adds the fixed sine/cosine positional encoding to ``(N, length, D)`` tokens."""
 
     def __init__(self, length: int, dim: int):
         super().__init__()
@@ -68,7 +68,7 @@ class SinusoidalPositions(nn.Module):
         self.add = Add()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.add(x, self.table[: x.shape[1]].expand_as(x))
+        return self.add(x, self.table)  # broadcasts over the batch; x must have ``length`` tokens
 
 
 class ExplicitAttention(nn.Module):

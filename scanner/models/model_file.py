@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -118,6 +119,23 @@ class LoadedModel:
         return torch.stack([forward, reverse], dim=1)
 
     __call__ = forward
+
+    def predict_codes(self, codes: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+        """Outputs for windows given as base codes ``(n, L)`` uint8, in batches.
+
+        Returns
+        -------
+        ndarray of float32, shape (n, targets), or (n, 2, targets) for strand ``both``
+        """
+        from .training import one_hot_batch
+
+        outputs = []
+        with torch.no_grad():
+            for begin in range(0, len(codes), batch_size):
+                batch = one_hot_batch(codes[begin : begin + batch_size], device=self.device)
+                outputs.append(self.forward(batch).float().cpu().numpy())
+        shape = (0, 2, len(self.card.targets)) if self.card.strand == "both" else (0, len(self.card.targets))
+        return np.concatenate(outputs) if outputs else np.zeros(shape, np.float32)
 
 
 def _resolve(card_path: Path, name: str) -> Path:

@@ -21,7 +21,7 @@ import xarray as xr
 from .architectures import build_model
 from .card import ModelCard
 from .labels import Fold, LabelError, balance_classes, chromosome_folds, expression_labels, in_regions, parse_region
-from .training import FitResult, FitSettings, TrainingSet, fit, one_hot_batch, predict_codes, task_metrics
+from .training import FitResult, FitSettings, TrainingSet, fit, predict_codes, task_metrics
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +251,11 @@ def train_folds(data: TrainingSet, folds: list[Fold], *, architecture: str, hype
 
 
 def evaluate(model, data: TrainingSet, *, batch_size: int = 256) -> dict:
-    """Metrics of a loaded model (:class:`~scanner.models.model_file.LoadedModel`) on a labelled set."""
-    device = model.device
-    outputs = []
-    with torch.no_grad():
-        for begin in range(0, len(data), batch_size):
-            out = model(one_hot_batch(data.codes[begin : begin + batch_size], device=device))
-            if out.ndim == 3:  # strand "both": average for the metrics
-                out = out.mean(dim=1)
-            outputs.append(out.float().cpu().numpy())
-    return task_metrics(model.card.task, data.labels, np.concatenate(outputs))
+    """Metrics of a loaded model (:class:`~scanner.models.model_file.LoadedModel`) on a labelled set.
+
+    Under the ``both`` strand rule the two strands' outputs are averaged.
+    """
+    outputs = model.predict_codes(data.codes, batch_size=batch_size)
+    if outputs.ndim == 3:
+        outputs = outputs.mean(axis=1)
+    return task_metrics(model.card.task, data.labels, outputs)

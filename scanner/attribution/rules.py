@@ -1,0 +1,163 @@
+"""DeepLIFT multiplier rules, one per kind of nonlinear module.
+
+Each rule receives the module's stored input(s) and output, each the observed
+batch stacked on its reference batch (``[x; x_ref]`` along dim 0), the gradient
+torch computed for the inputs, and the upstream multipliers ``grad_output`` (only
+the observed half is ever non-zero: backpropagation starts from the observed
+outputs). It returns the multipliers for the inputs, observed half first, the
+reference half zero. Every rule satisfies summation-to-delta exactly:
+``sum(multiplier * delta_in) == delta_out`` for each output, so the chain through
+the whole model gives attributions that sum to ``f(x) - f(x_ref)``.
+
+- elementwise (ReLU, sigmoid, tanh, GELU, ...): the rescale rule,
+  ``delta_out / delta_in``, or the gradient where the input hardly moves;
+- max-pooling: each window's change is split between the observed and the
+  reference argmax positions and divided by those positions' changes;
+- softmax: the chain a = exp(x - c), s = sum(a), v = 1/s, y = a v, each step exact;
+- LayerNorm: the chain of the centred input a and v = (var + eps)^-1/2 with the
+  product rule y = a v at the midpoint;
+- matrix product: the product rule, ``A B - A' B' = mean(A) dB + dA mean(B)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+THRESHOLD = 1e-6  # below this change of the input, a secant falls back to the gradient
+THRESHOLD_FLOAT64 = 1e-10
+
+
+def _threshold(t: torch.Tensor) -> float:
+    return THRESHOLD_FLOAT64 if t.dtype == torch.float64 else THRESHOLD
+
+
+def _halves(t: torch.Tensor):
+    return t.chunk(2, dim=0)
+
+
+def _with_zero_reference(grad: torch.Tensor) -> torch.Tensor:
+    return torch.cat([grad, torch.zeros_like(grad)], dim=0)
+
+
+def elementwise(module, inputs, output, grad_input, grad_output):
+    x, x_ref = _halves(inputs[0])
+    y, y_ref = _halves(output)
+    delta_in, delta_out = x - x_ref, y - y_ref
+    upstream = _halves(grad_output[0])[0]
+    plain = _halves(grad_input[0])[0]
+    moved = delta_in.abs() > _threshold(delta_in)
+    safe = torch.where(moved, delta_in, torch.ones_like(delta_in))
+    grad = torch.where(moved, upstream * delta_out / safe, plain)
+    return (_with_zero_reference(grad),)
+
+
+def maxpool(module, inputs, output, grad_input, grad_output):
+    stacked = inputs[0]
+    x, x_ref = _halves(stacked)
+    y, y_ref = _halves(output)
+    upstream = _halves(grad_output[0])[0]
+    if isinstance(module, nn.AdaptiveMaxPool1d):
+        _, index = F.adaptive_max_pool1d(stacked, module.output_size, return_indices=True)
+    else:
+        _, index = F.max_pool1d(stacked, module.kernel_size, module.stride, module.padding, module.dilation,
+                                module.ceil_mode, return_indices=True)
+    index_x, index_ref = _halves(index)
+    top = torch.maximum(y, y_ref)
+    routed = torch.zeros_like(x)
+    routed.scatter_add_(-1, index_x, upstream * (top - y_ref))
+    routed.scatter_add_(-1, index_ref, upstream * (y - top))
+    delta_in = x - x_ref
+    plain = _halves(grad_input[0])[0]
+    safe = torch.where(delta_in == 0, torch.ones_like(delta_in), delta_in)
+    grad = torch.where(delta_in == 0, plain, routed / safe)
+    return (_with_zero_reference(grad),)
+
+
+def softmax(module, inputs, output, grad_input, grad_output):
+    dim = module.dim if module.dim >= 0 else inputs[0].ndim + module.dim
+    if dim == 0:
+        raise ValueError("softmax over the batch axis cannot be attributed")
+    x, x_ref = _halves(inputs[0])
+    upstream = _halves(grad_output[0])[0]
+    c = torch.maximum(x.amax(dim=dim, keepdim=True), x_ref.amax(dim=dim, keepdim=True))
+    a, a_ref = torch.exp(x - c), torch.exp(x_ref - c)
+    s, s_ref = a.sum(dim=dim, keepdim=True), a_ref.sum(dim=dim, keepdim=True)
+    tiny = torch.finfo(s.dtype).tiny
+    v, v_ref = s.clamp_min(tiny).reciprocal(), s_ref.clamp_min(tiny).reciprocal()
+    y, y_ref = a * v, a_ref * v_ref
+    # y = exp(log y) with log y = x - c + log v: every step a one-variable secant
+    limit = _threshold(x)
+    delta_x = x - x_ref
+    a_per_x = torch.where(delta_x.abs() > limit, (a - a_ref) / torch.where(delta_x == 0, 1.0, delta_x), a_ref)
+    delta_log_v = torch.log(v) - torch.log(v_ref)
+    delta_log_y = delta_x + delta_log_v
+    y_per_log_y = torch.where(delta_log_y.abs() > limit,
+                              (y - y_ref) / torch.where(delta_log_y == 0, 1.0, delta_log_y), y_ref)
+    delta_v = v - v_ref
+    log_v_per_v = torch.where(delta_v.abs() > limit, delta_log_v / torch.where(delta_v == 0, 1.0, delta_v),
+                              v_ref.reciprocal())
+    v_per_s = -v * v_ref  # 1/s - 1/s' = -(s - s') / (s s')
+    through_log_y = upstream * y_per_log_y
+    grad = through_log_y + a_per_x * (through_log_y * log_v_per_v * v_per_s).sum(dim=dim, keepdim=True)
+    return (_with_zero_reference(grad),)
+
+
+def layernorm(module, inputs, output, grad_input, grad_output):
+    x, x_ref = _halves(inputs[0])
+    upstream = _halves(grad_output[0])[0]
+    dims = tuple(range(-len(module.normalized_shape), 0))
+    size = 1
+    for n in module.normalized_shape:
+        size *= n
+    a = x - x.mean(dim=dims, keepdim=True)
+    a_ref = x_ref - x_ref.mean(dim=dims, keepdim=True)
+    v = ((a * a).mean(dim=dims, keepdim=True) + module.eps).rsqrt()
+    v_ref = ((a_ref * a_ref).mean(dim=dims, keepdim=True) + module.eps).rsqrt()
+    g = upstream * module.weight if module.weight is not None else upstream
+    v_mid = (v + v_ref) / 2
+    a_sum = a + a_ref
+    # dv / d(var) as a secant in closed form: (v - v') / (v^-2 - v'^-2) = -v^2 v'^2 / (v + v')
+    v_per_var = -(v * v) * (v_ref * v_ref) / (v + v_ref)
+    centred = g - g.mean(dim=dims, keepdim=True)
+    grad = v_mid * centred + v_per_var * a_sum / size * ((g * a_sum / 2).sum(dim=dims, keepdim=True))
+    return (_with_zero_reference(grad),)
+
+
+def product(module, inputs, output, grad_input, grad_output):
+    pairs = output.shape[0]
+    upstream = _halves(grad_output[0])[0]
+
+    def midpoint(operand):
+        if operand.shape[0] == pairs:  # stacked observed and reference
+            half, half_ref = _halves(operand)
+            return ((half + half_ref) / 2).detach().requires_grad_(True), True
+        return operand.detach().requires_grad_(True), False  # a constant shared by the batch
+
+    (left, left_varies), (right, right_varies) = midpoint(inputs[0]), midpoint(inputs[1])
+    with torch.enable_grad():
+        out = torch.matmul(left, right)
+        grad_left, grad_right = torch.autograd.grad(out, (left, right), grad_outputs=upstream)
+    return (
+        _with_zero_reference(grad_left) if left_varies else None,
+        _with_zero_reference(grad_right) if right_varies else None,
+    )
+
+
+def rule_for(module: nn.Module):
+    """The rule function of a module the audit accepted as nonlinear."""
+    from ..models.layers import MatMul
+    from .audit import ELEMENTWISE, POOLS
+
+    if isinstance(module, ELEMENTWISE):
+        return elementwise
+    if isinstance(module, POOLS):
+        return maxpool
+    if isinstance(module, nn.Softmax):
+        return softmax
+    if isinstance(module, nn.LayerNorm):
+        return layernorm
+    if isinstance(module, MatMul):
+        return product
+    raise TypeError(f"no DeepLIFT rule for {type(module).__name__}")
