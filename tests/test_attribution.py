@@ -214,7 +214,7 @@ def test_ism_against_explicit_mutants():
     codes, _ = inputs(120, n=2)
     fixed = np.zeros(120, bool)
     fixed[50] = True
-    result = ism(model, codes, batch_size=37, fixed=fixed)
+    result = ism(model, codes, batch_size=37, fixed=fixed, fast=False)
     with torch.no_grad():
         for w in range(2):
             base = float(model(one_hot_batch(codes[w : w + 1]))[0, 0])
@@ -225,3 +225,21 @@ def test_ism_against_explicit_mutants():
                     expected = 0.0 if codes[w, p] == b else float(model(one_hot_batch(mutant[None]))[0, 0]) - base
                     assert result.hypothetical[w, p, b] == pytest.approx(expected, abs=1e-5)
     assert np.all(result.hypothetical[:, 50] == 0)
+
+
+@pytest.mark.parametrize("strand_average", [False, True])
+def test_fast_ism_equals_naive_ism(strand_average):
+    from scanner.attribution.fast_ism import supports_fast_ism
+
+    torch.manual_seed(2)
+    model = build_model("deepcre", input_length=600, filters=(8, 8, 8), dense=(16, 8)).eval()
+    assert supports_fast_ism(model) and not supports_fast_ism(SmallCNN())
+    codes, _ = inputs(600, n=2)
+    fixed = np.zeros(600, bool)
+    fixed[300:303] = True
+    options = dict(dtype=torch.float64, fixed=fixed, reverse_complement_average=strand_average)
+    fast = ism(model, codes, fast=True, batch_size=500, **options)
+    naive = ism(model, codes, fast=False, **options)
+    assert np.allclose(fast.hypothetical, naive.hypothetical, atol=1e-10, rtol=0)
+    assert np.abs(naive.hypothetical).max() > 0
+    assert np.allclose(fast.output, naive.output)

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from click.testing import CliRunner
 
@@ -67,3 +68,19 @@ def test_demo_job(tmp_path):
     hits = xr.open_zarr(tmp_path / "demo" / "motif_hits.zarr", consolidated=False)
     assert hits.sizes["motifs"] == 805 and hits.sizes["hits"] > 100_000
     assert len((tmp_path / "demo" / "gene_windows.tsv").read_text().splitlines()) == 593
+    predictions = pd.read_csv(tmp_path / "demo" / "gene_predictions.tsv", sep="\t")
+    assert len(predictions) == 592 and "held-out AUROC 0.980" in result.output
+    # the committed model recognises the demo genes (these are training genes; its held-out metrics are on its card)
+    assert (predictions.probability >= 0.5).mean() > 0.8
+
+
+def test_demo_model_card():
+    from pipelines.demo import DEMO_MODEL
+    from scanner.models.model_file import load_model
+
+    model = load_model(DEMO_MODEL)
+    card = model.card
+    assert card.architecture == "deepcre" and card.input_length == 3020 and card.window_layout["layout"] == "deepcre"
+    assert card.training["heldout_regions"] == ["NC_003070.9:25000001-30427671"]
+    assert card.metrics["validation"]["auroc"] > 0.95
+    assert sum(p.numel() for p in model.module.parameters()) == 387_841

@@ -32,22 +32,60 @@ log = logging.getLogger(__name__)
 FLAG_RELATIVE_ERROR = 1e-4
 
 
+class _Activations:
+    """Inputs and outputs of the rule modules: the observed windows' (one forward
+    pass with gradients) and their references' (one pass without), with the
+    reference in use by the current backward pass."""
+
+    def __init__(self):
+        self.phase = "observed"
+        self.observed: dict[int, tuple] = {}
+        self.reference: dict[int, tuple] = {}
+        self.index = 0
+        self.windows = 0
+        self.references = 0
+
+    def stack(self, observed: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """The observed rows on top of the current reference's rows."""
+        if reference.shape[0] == 1 and self.references * self.windows > 1:
+            return observed  # a constant shared by the batch (a fixed query): left unstacked
+        rows = reference[self.index * self.windows : (self.index + 1) * self.windows]
+        return torch.cat([observed, rows], dim=0)
+
+
+def _with_zeros(t):
+    return None if t is None else torch.cat([t, torch.zeros_like(t)], dim=0)
+
+
 @contextmanager
-def deeplift_hooks(model: nn.Module):
-    """Attach the rules to every rule module of ``model`` for the duration."""
+def deeplift_hooks(model: nn.Module, activations: _Activations):
+    """Attach the rules to every rule module of ``model`` for the duration.
+
+    Forward hooks keep each module's inputs and output (in ``activations``, by
+    phase); backward hooks stack the observed activations with those of the
+    current reference and replace torch's local gradient by the rule's multipliers.
+    """
     handles = []
-    stored: dict[int, tuple] = {}
     for module in model.modules():
         if not isinstance(module, RULE_MODULES):
             continue
         rule = rule_for(module)
 
         def keep(mod, inputs, output, key=id(module)):
-            stored[key] = (tuple(i.detach() for i in inputs), output.detach())
+            kept = (tuple(i.detach() for i in inputs), output.detach())
+            if activations.phase == "reference":
+                activations.reference[key] = kept
+            else:
+                activations.observed[key] = kept
 
         def replace(mod, grad_input, grad_output, key=id(module), rule=rule):
-            inputs, output = stored[key]
-            return rule(mod, inputs, output, grad_input, grad_output)
+            x_inputs, x_output = activations.observed[key]
+            r_inputs, r_output = activations.reference[key]
+            inputs = tuple(activations.stack(x, r) for x, r in zip(x_inputs, r_inputs))
+            output = activations.stack(x_output, r_output)
+            grads = rule(mod, inputs, output, tuple(_with_zeros(g) for g in grad_input),
+                         tuple(_with_zeros(g) for g in grad_output))
+            return tuple(None if g is None else g[: g.shape[0] // 2] for g in grads)
 
         handles.append(module.register_forward_hook(keep))
         handles.append(module.register_full_backward_hook(replace))
@@ -56,7 +94,8 @@ def deeplift_hooks(model: nn.Module):
     finally:
         for handle in handles:
             handle.remove()
-        stored.clear()
+        activations.observed.clear()
+        activations.reference.clear()
 
 
 @dataclass
@@ -91,31 +130,45 @@ def _one_hot(codes: np.ndarray, dtype, device) -> torch.Tensor:
     return one_hot_batch(codes, device=device, dtype=dtype)
 
 
-def deeplift_multipliers(model: nn.Module, x: torch.Tensor, reference: torch.Tensor, target: int):
-    """Multipliers of ``target`` at the input for pairs ``(x[i], reference[i])``.
+def deeplift_multipliers(model: nn.Module, x: torch.Tensor, references: torch.Tensor, target: int):
+    """Multipliers of ``target`` at the input, for each window against each of its references.
+
+    The windows run forward once (with gradients), the references once (without);
+    then one backward pass per reference reuses the windows' graph.
 
     Parameters
     ----------
     model : torch.nn.Module
         Audited, in eval mode, taking ``(N, 4, L)``.
-    x, reference : torch.Tensor, shape (pairs, 4, L)
+    x : torch.Tensor, shape (windows, 4, L)
+    references : torch.Tensor, shape (k, windows, 4, L)
     target : int
 
     Returns
     -------
-    multipliers : torch.Tensor, shape (pairs, 4, L)
-    delta_out : torch.Tensor, shape (pairs,)
-        ``f(x) - f(reference)`` for the target.
-    out : torch.Tensor, shape (pairs,)
+    multipliers : torch.Tensor, shape (k, windows, 4, L)
+    out : torch.Tensor, shape (windows,)
         ``f(x)``.
+    reference_out : torch.Tensor, shape (k, windows)
+        ``f(reference)``.
     """
+    k, n = references.shape[:2]
+    activations = _Activations()
+    activations.windows, activations.references = n, k
     x = x.detach().requires_grad_(True)
-    stacked = torch.cat([x, reference.detach()], dim=0)
-    with deeplift_hooks(model), torch.enable_grad():
-        outputs = model(stacked)[:, target]
-        observed, referenced = outputs.chunk(2)
-        (multipliers,) = torch.autograd.grad(observed.sum(), x)
-    return multipliers.detach(), (observed - referenced).detach(), observed.detach()
+    multipliers = []
+    with deeplift_hooks(model, activations):
+        activations.phase = "reference"
+        with torch.no_grad():
+            reference_out = model(references.reshape(k * n, *references.shape[2:]))[:, target].reshape(k, n)
+        activations.phase = "observed"
+        with torch.enable_grad():
+            out = model(x)[:, target]
+            for index in range(k):
+                activations.index = index
+                (m,) = torch.autograd.grad(out.sum(), x, retain_graph=index < k - 1)
+                multipliers.append(m)
+    return torch.stack(multipliers), out.detach(), reference_out
 
 
 def deeplift_shap(model: nn.Module, codes: np.ndarray, references: np.ndarray, *, target: int = 0,
@@ -153,34 +206,31 @@ def deeplift_shap(model: nn.Module, codes: np.ndarray, references: np.ndarray, *
         raise AttributionError(f"codes {codes.shape} and references {references.shape} do not match")
     hypothetical = np.zeros((n, 4, length), dtype=np.float64)
     output = np.zeros(n)
-    delta_sum = np.zeros(n)
+    reference_output = np.zeros(n)
     delta_abs = np.zeros(n)
-    contribution = np.zeros(n)
-    pairs_window = np.repeat(np.arange(n), k)
-    pairs_ref = np.tile(np.arange(k), n)
     strands = (False, True) if reverse_complement_average else (False,)
-    for begin in range(0, n * k, batch_size):
-        w = pairs_window[begin : begin + batch_size]
-        r = pairs_ref[begin : begin + batch_size]
-        x = _one_hot(codes[w], dtype, device)
-        ref = _one_hot(references[w, r], dtype, device)
-        weight = 1.0 / len(strands)
+    per_batch = max(1, batch_size // k)  # windows per batch: batch_size counts window-reference pairs
+    for begin in range(0, n, per_batch):
+        rows = slice(begin, min(begin + per_batch, n))
+        x = _one_hot(codes[rows], dtype, device)
+        refs = torch.stack([_one_hot(references[rows, r], dtype, device) for r in range(k)])  # (k, windows, 4, L)
+        out_sum, ref_sum = 0.0, 0.0
         for flip in strands:
-            xs, refs = (torch.flip(x, (1, 2)), torch.flip(ref, (1, 2))) if flip else (x, ref)
-            m, delta, out = deeplift_multipliers(model, xs, refs, target)
+            xs, rs = (torch.flip(x, (1, 2)), torch.flip(refs, (2, 3))) if flip else (x, refs)
+            m, out, ref_out = deeplift_multipliers(model, xs, rs, target)
             if flip:
-                m = torch.flip(m, (1, 2))
-            hyp = m - (ref * m).sum(dim=1, keepdim=True)
-            actual = ((x - ref) * m).sum(dim=(1, 2))
-            np.add.at(hypothetical, w, weight * hyp.double().cpu().numpy() / k)
-            np.add.at(output, w, weight * out.double().cpu().numpy() / k)
-            np.add.at(delta_sum, w, weight * delta.double().cpu().numpy() / k)
-            np.add.at(contribution, w, weight * actual.double().cpu().numpy() / k)
-        np.add.at(delta_abs, w, np.abs(_pair_delta(model, x, ref, target, strands)) / k)
+                m = torch.flip(m, (2, 3))
+            hyp = (m - (refs * m).sum(dim=2, keepdim=True)).mean(dim=0)
+            hypothetical[rows] += hyp.double().cpu().numpy() / len(strands)
+            out_sum = out_sum + out.double() / len(strands)
+            ref_sum = ref_sum + ref_out.double() / len(strands)
+        output[rows] = out_sum.cpu().numpy()
+        reference_output[rows] = ref_sum.mean(dim=0).cpu().numpy()
+        delta_abs[rows] = (out_sum[None] - ref_sum).abs().mean(dim=0).cpu().numpy()
     x_all = _one_hot(codes, torch.float64, "cpu").numpy()
     actual = hypothetical * x_all
     with np.errstate(invalid="ignore", divide="ignore"):
-        completeness = np.abs(actual.sum(axis=(1, 2)) - delta_sum) / np.maximum(delta_abs, 1e-12)
+        completeness = np.abs(actual.sum(axis=(1, 2)) - (output - reference_output)) / np.maximum(delta_abs, 1e-12)
     flagged = int((completeness > FLAG_RELATIVE_ERROR).sum())
     if flagged:
         log.warning("DeepLIFT completeness: %d of %d windows above %.0e relative (max %.2e)", flagged, n,
@@ -189,16 +239,6 @@ def deeplift_shap(model: nn.Module, codes: np.ndarray, references: np.ndarray, *
         hypothetical=hypothetical.transpose(0, 2, 1).astype(np.float32),
         actual=actual.transpose(0, 2, 1).astype(np.float32),
         output=output,
-        reference_output=output - delta_sum,
+        reference_output=reference_output,
         completeness=completeness,
     )
-
-
-def _pair_delta(model, x, ref, target, strands) -> np.ndarray:
-    """Per pair, ``f(x) - f(ref)`` under the strand rule (for the error's scale)."""
-    with torch.no_grad():
-        total = 0.0
-        for flip in strands:
-            xs, refs = (torch.flip(x, (1, 2)), torch.flip(ref, (1, 2))) if flip else (x, ref)
-            total = total + (model(xs)[:, target] - model(refs)[:, target])
-    return (total / len(strands)).double().cpu().numpy()

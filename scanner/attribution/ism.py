@@ -18,8 +18,12 @@ from .deeplift import Attributions, _one_hot
 
 def ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size: int = 256,
         dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu", fixed: np.ndarray | None = None,
-        reverse_complement_average: bool = False) -> Attributions:
-    """Naive in-silico mutagenesis, batched over mutants.
+        reverse_complement_average: bool = False, fast: bool | None = None) -> Attributions:
+    """In-silico mutagenesis, batched over mutants.
+
+    Convolutional trunks (DeepCRE and its kind) take the fast path of
+    :func:`scanner.attribution.fast_ism.fast_ism`, which recomputes only what each
+    mutation changes; other models run every mutant in full.
 
     Parameters
     ----------
@@ -28,6 +32,8 @@ def ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size: int
     codes : ndarray of uint8, shape (n, L)
     fixed : ndarray of bool, shape (L,), optional
         Layout positions not mutated.
+    fast : bool, optional
+        Force (True) or forbid (False) the fast path; default: when the model allows it.
 
     Returns
     -------
@@ -36,6 +42,11 @@ def ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size: int
         at N positions (ISM's deltas of the present base are zero by definition),
         so users take ``hypothetical`` (or its mean-centred form) as the track.
     """
+    from .fast_ism import fast_ism, supports_fast_ism
+
+    if fast or (fast is None and supports_fast_ism(model)):
+        return fast_ism(model, codes, target=target, batch_size=max(batch_size, 1024), dtype=dtype, device=device,
+                        fixed=fixed, reverse_complement_average=reverse_complement_average)
     device = torch.device(device)
     model = model.to(device=device, dtype=dtype).eval()
     n, length = codes.shape
