@@ -161,3 +161,50 @@ def rule_for(module: nn.Module):
     if isinstance(module, MatMul):
         return product
     raise TypeError(f"no DeepLIFT rule for {type(module).__name__}")
+
+
+# Precomputed forms of the two rules DeepCRE-like models are made of. With every
+# reference's activations at hand (one batched forward pass), the multipliers that
+# do not depend on the upstream gradient are computed once for all references, and
+# each backward pass only applies them.
+
+
+def prepare_elementwise(x_in, x_out, ref_in, ref_out):
+    """Secants of every reference (leading dim k) against the observed activations."""
+    # in place where possible: these tensors are (references x windows x channels x positions)
+    delta_in = x_in[None] - ref_in
+    secant = torch.sub(x_out[None], ref_out).div_(delta_in)  # inf/nan where the input did not move: masked below
+    moved = delta_in.abs_() > _threshold(delta_in)
+    return {"moved": moved, "secant": secant}
+
+
+def apply_elementwise(prepared, index, grad_input, grad_output):
+    moved = prepared["moved"][index]
+    return (torch.where(moved, grad_output[0] * prepared["secant"][index], grad_input[0]),)
+
+
+def _pool_indices(module, x):
+    if isinstance(module, nn.AdaptiveMaxPool1d):
+        return F.adaptive_max_pool1d(x, module.output_size, return_indices=True)[1]
+    return F.max_pool1d(x, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode,
+                        return_indices=True)[1]
+
+
+def prepare_maxpool(module, x_in, x_out, ref_in, ref_out):
+    """Routing of each window's change to the observed and reference argmax positions, per reference."""
+    k = ref_in.shape[0]
+    index_x = _pool_indices(module, x_in)
+    index_ref = _pool_indices(module, ref_in.reshape(-1, *ref_in.shape[2:])).reshape(k, *x_out.shape)
+    top = torch.maximum(x_out[None], ref_out)
+    delta_in = x_in[None] - ref_in
+    still = delta_in == 0
+    return {"index_x": index_x, "index_ref": index_ref, "to_x": top - ref_out, "to_ref": x_out[None] - top,
+            "still": still, "inverse": 1.0 / torch.where(still, torch.ones_like(delta_in), delta_in)}
+
+
+def apply_maxpool(prepared, index, grad_input, grad_output):
+    upstream = grad_output[0]
+    routed = torch.zeros_like(grad_input[0])
+    routed.scatter_add_(-1, prepared["index_x"], upstream * prepared["to_x"][index])
+    routed.scatter_add_(-1, prepared["index_ref"][index], upstream * prepared["to_ref"][index])
+    return (torch.where(prepared["still"][index], grad_input[0], routed * prepared["inverse"][index]),)

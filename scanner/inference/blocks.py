@@ -80,7 +80,9 @@ def run_block(job: BlockJob, block: int, lo: int, hi: int, rows: dict) -> dict:
         seeds = window_seeds(job.seed, rows["contig"], rows["start"], rows["strand"])
         references = dinucleotide_shuffles(codes, seeds, job.references, fixed=fixed)
         if job.method == "deeplift-shap":
-            result = deeplift_shap(module, codes, references, batch_size=job.batch_size, audit=False, **common)
+            # on a CPU, two windows with their references at a time keep the activations in cache
+            pairs = job.batch_size if device.type == "cuda" else 2 * job.references
+            result = deeplift_shap(module, codes, references, batch_size=pairs, audit=False, **common)
         else:
             result = integrated_gradients(module, codes, references, steps=job.steps, batch_size=job.batch_size, **common)
     elif job.method == "gradient":

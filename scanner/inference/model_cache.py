@@ -59,3 +59,9 @@ def cached_model(path: str | os.PathLike, device: str | None = "auto", dtype: to
 def cache_size() -> int:
     """Models held by this process (for tests and diagnostics)."""
     return len(_CACHE)
+
+
+def warm(path: str, device: str | None = "auto", dtype: torch.dtype = torch.float32) -> int:
+    """Load the model into this process's cache now (run on every worker before the tasks); returns the PID."""
+    cached_model(path, device, dtype)
+    return os.getpid()

@@ -27,6 +27,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 import xarray as xr
 
 from ..storage import replace_directory
@@ -222,7 +223,11 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
     else:
         from distributed import as_completed
 
+        from .model_cache import warm
+
         resources = {"GPU": 1} if gpu else None
+        if todo and not gpu:  # load the model on every worker once, before the first block arrives
+            client.run(warm, job.model_path, device, torch.float64 if precision == "float64" else torch.float32)
         futures = [
             client.submit(run_block, job, block, lo, hi, _block_rows(windows, lo, hi), key=f"{method}-block-{block}-{fingerprint[:12]}",
                           resources=resources, pure=False)
