@@ -33,7 +33,13 @@ def test_predict_and_attribute_genes(tmp_path, demo_store, demo_gff):
                  "--tsv", tmp_path / "genes.tsv", "--local")
     assert result.exit_code == 0, result.output
     table = pd.read_csv(tmp_path / "genes.tsv", sep="\t")
-    assert len(table) == 592 and {"gene_id", "leaf", "root"} <= set(table.columns)
+    assert len(table) == 592 and {"gene_id", "leaf", "root", "leaf_probability"} <= set(table.columns)
+    again = run("predict", demo_store, "--model", model, "--genes", demo_gff, "-o", tmp_path / "pred.zarr",
+                "--tsv", tmp_path / "genes.parquet", "--local")
+    assert again.exit_code == 0, again.output
+    parquet = pd.read_parquet(tmp_path / "genes.parquet")
+    assert parquet.gene_id.tolist() == table.gene_id.tolist()
+    assert np.allclose(parquet.root, table.root, rtol=1e-5)  # the TSV keeps 6 significant digits
     attributed = run("attribute", demo_store, "--model", model, "--genes", demo_gff, "--method", "deeplift-shap",
                      "--references", 2, "--target", "root", "-o", tmp_path / "att.zarr", "--bigwig", tmp_path / "c.bw",
                      "--workers", 2, "--block-size", 128)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from scanner.inference.run import actual_contributions, open_run, run_windows
+from scanner.inference.run import actual_contributions, open_run, open_tracks, run_windows
 from scanner.models.card import ModelCard
 from scanner.models.model_file import save_model, write_user_card
 from scanner.tiling.genes import gene_windows
@@ -118,6 +118,8 @@ def test_tiled_track_equals_one_big_window(tmp_path):
     tiles = tile_windows(genome, length=120, step=80, flank=20)
     run = run_windows(genome, tiles, path, tmp_path / "run.zarr", method="gradient", block_size=5)
     track = tile_tracks(run, actual_contributions(run))["c1"].values
+    stored = open_tracks(tmp_path / "run.zarr")["c1"]
+    assert np.array_equal(stored.track_actual.values, track) and stored.track_prediction.shape == (1000, 1)
     codes = fetch_codes(str(genome.path), "c1", 0, 1000, 1000)
     big = gradient_x_input(model, codes[None]).actual[0].sum(axis=1)
     # every base owned by a tile has its receptive field (8 bases each side) inside that tile, so it

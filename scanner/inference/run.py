@@ -14,7 +14,11 @@ positions), and for attribution methods ``window_hypothetical`` (windows,
 positions, bases), ``window_output``, ``window_reference_output``,
 ``window_completeness``; plus the windows table, ``target_id`` and the contig
 table. Actual contributions are ``window_hypothetical`` times the one-hot of
-``window_sequence`` (:func:`actual_contributions`).
+``window_sequence`` (:func:`actual_contributions`). Tile runs also hold, per
+contig, the stitched tracks ``tracks/<contig>``: ``track_prediction``
+(positions, targets: the prediction of the tile owning each base) and
+``track_actual`` (positions: the actual contribution), each base from the tile in
+which it is most central.
 """
 
 from __future__ import annotations
@@ -236,6 +240,8 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
         for future in as_completed(futures):
             finished(future.result())
     _finish(partial, windows, loaded, method, settings, ledger)
+    if windows.attrs.get("layout") == "tiles":
+        _write_tracks(partial)
     replace_directory(partial, output)
     _ledger_path(partial).unlink(missing_ok=True)
     return open_run(output)
@@ -260,6 +266,39 @@ def _finish(path: Path, windows: xr.Dataset, loaded, method: str, settings: dict
     }
     with quiet_zarr_string_warnings():
         annotate(table).to_zarr(path, mode="a", zarr_format=3, consolidated=False)
+
+
+def _write_tracks(path: Path) -> None:
+    """Per-contig stitched tracks of a tile run, in ``tracks/<contig>`` of its store."""
+    from ..genome.store_format import quiet_zarr_string_warnings
+    from .tracks import tile_tracks
+
+    run = open_run(path)
+    per_base = run.window_prediction.expand_dims(positions=run.sizes["positions"], axis=1)
+    predictions = tile_tracks(run, per_base)
+    actual = tile_tracks(run, actual_contributions(run)) if "window_hypothetical" in run else {}
+    for contig, track in predictions.items():
+        variables = {"track_prediction": track.rename({track.dims[-1]: "targets"}).astype(np.float32)}
+        if contig in actual:
+            variables["track_actual"] = actual[contig].astype(np.float32)
+        ds = xr.Dataset(variables, coords={"target_id": ("targets", run.target_id.values)},
+                        attrs={"contig": contig, "coordinates": "0-based; positions index the contig"})
+        with quiet_zarr_string_warnings():
+            ds.to_zarr(path, group=f"tracks/{contig}", mode="w", zarr_format=3, consolidated=False)
+
+
+def open_tracks(path: str | os.PathLike) -> dict[str, xr.Dataset]:
+    """The stitched per-contig tracks of a tile run (``track_prediction``, ``track_actual``)."""
+    import zarr
+
+    from ..genome.store_format import quiet_zarr_string_warnings
+
+    root = zarr.open_group(path, mode="r")
+    if "tracks" not in root:
+        return {}
+    with quiet_zarr_string_warnings():
+        return {name: xr.open_zarr(path, group=f"tracks/{name}", consolidated=False, zarr_format=3)
+                for name in root["tracks"].group_keys()}
 
 
 def open_run(path: str | os.PathLike) -> xr.Dataset:

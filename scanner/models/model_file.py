@@ -120,8 +120,11 @@ class LoadedModel:
 
     __call__ = forward
 
-    def predict_codes(self, codes: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+    def predict_codes(self, codes: np.ndarray, *, batch_size: int = 256, mixed_precision: bool = True) -> np.ndarray:
         """Outputs for windows given as base codes ``(n, L)`` uint8, in batches.
+
+        On a CUDA device the forward passes run under bfloat16 autocast unless
+        ``mixed_precision`` is False; on a CPU always in the model's dtype.
 
         Returns
         -------
@@ -130,9 +133,12 @@ class LoadedModel:
         from .training import one_hot_batch
 
         outputs = []
-        with torch.no_grad():
+        device = self.device
+        autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                                  enabled=mixed_precision and device.type == "cuda")
+        with torch.no_grad(), autocast:
             for begin in range(0, len(codes), batch_size):
-                batch = one_hot_batch(codes[begin : begin + batch_size], device=self.device)
+                batch = one_hot_batch(codes[begin : begin + batch_size], device=device)
                 outputs.append(self.forward(batch).float().cpu().numpy())
         shape = (0, 2, len(self.card.targets)) if self.card.strand == "both" else (0, len(self.card.targets))
         return np.concatenate(outputs) if outputs else np.zeros(shape, np.float32)
