@@ -355,3 +355,12 @@ def _add_inference_commands() -> None:
 
 
 _add_inference_commands()
+
+
+def _add_seqlet_commands() -> None:
+    from .cli_seqlets import seqlets
+
+    main.add_command(seqlets)
+
+
+_add_seqlet_commands()

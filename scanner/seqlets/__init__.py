@@ -1,0 +1,1 @@
+"""Seqlets: stretches of high contribution, called from attribution tracks."""

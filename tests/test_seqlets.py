@@ -1,0 +1,124 @@
+"""Seqlet calling: against modisco-lite and slow references; independent of chunking."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner.seqlets.seqlets_numba_fns import pool_adjacent_violators
+from scanner.seqlets.tfmodisco import Thresholds, call_track, fdr_thresholds, laplace_null, window_sums
+
+
+def synthetic_tracks(seed, n=120, length=300):
+    rng = np.random.default_rng(seed)
+    tracks = rng.laplace(0, 0.01, (n, length))
+    for i in range(n):
+        for _ in range(rng.integers(0, 3)):
+            p = rng.integers(0, length - 12)
+            tracks[i, p : p + 10] += rng.choice([-1, 1]) * rng.uniform(0.02, 0.1)
+    return tracks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_seqlets_and_thresholds_as_modisco_lite(seed):
+    modisco = pytest.importorskip("modiscolite.extract_seqlets")
+    tracks = synthetic_tracks(seed)
+    options = dict(window_size=21, flank=10, suppress=20, target_fdr=0.2, min_passing_windows_frac=0.03,
+                   max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+    theirs, _ = modisco.extract_seqlets(tracks.copy(), **options)
+    sums = np.stack([window_sums(t, 21) for t in tracks])
+    assert np.array_equal(sums, modisco._smooth(tracks, 21))
+    ours_null = laplace_null(sums.ravel())
+    theirs_null = modisco._laplacian_null(modisco._smooth(tracks, 21), 21, 10000)
+    assert all(np.array_equal(a, b) for a, b in zip(ours_null, theirs_null))
+    thresholds = fdr_thresholds(sums.ravel(), target_fdr=0.2, min_passing=0.03, max_passing=0.2)
+    ours = [(i, int(s)) for i in range(len(tracks))
+            for s in call_track(sums[i], tracks.shape[1], thresholds, window=21, flank=10, suppress=20)[0]]
+    assert sorted(ours) == sorted((s.example_idx, s.start) for s in theirs)
+    assert len(ours) > 20
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.floats(-5, 5, allow_nan=False, width=32), st.integers(1, 4)), min_size=1, max_size=40))
+def test_isotonic_fit_against_scikit_learn(points):
+    isotonic = pytest.importorskip("sklearn.isotonic")
+    y = np.array([p[0] for p in points], dtype=np.float64)
+    w = np.array([p[1] for p in points], dtype=np.float64)
+    expected = isotonic.isotonic_regression(y, sample_weight=w, increasing=True)
+    assert np.allclose(pool_adjacent_violators(y.copy(), w.copy()), expected, atol=1e-9)
+
+
+def slow_greedy(sums, length, thresholds, window, flank, suppress):
+    """modisco-lite's extraction on a whole track, as a plain loop."""
+    score = np.where((sums >= thresholds.positive) | (sums <= thresholds.negative), np.abs(sums), -np.inf)
+    score[:flank] = -np.inf
+    score[len(score) - flank :] = -np.inf
+    starts = []
+    while True:
+        p = int(np.argmax(score))
+        if score[p] == -np.inf:
+            return starts
+        if flank <= p < length - flank:
+            starts.append(p - flank)
+        score[int(max(np.floor(p + 0.5 - suppress), 0)) : int(min(np.ceil(p + 0.5 + suppress), len(score)))] = -np.inf
+
+
+@settings(max_examples=150)
+@given(st.integers(0, 10_000), st.integers(3, 25), st.integers(0, 8), st.floats(0.0, 1.2))
+def test_greedy_in_runs_equals_greedy_on_the_whole_track(seed, window, flank, level):
+    rng = np.random.default_rng(seed)
+    track = rng.normal(0, 0.3, 400)
+    track[rng.integers(0, 390, 6)] += rng.normal(0, 3, 6)
+    sums = window_sums(track, window)
+    thresholds = Thresholds(level * window ** 0.5, -level * window ** 0.5)
+    suppress = window // 2 + flank
+    ours, _ = call_track(sums, len(sums), thresholds, window=window, flank=flank, suppress=suppress)
+    assert sorted(ours) == sorted(slow_greedy(sums, len(sums), thresholds, window, flank, suppress))
+
+
+def test_seqlets_of_gene_and_tile_runs(tmp_path, demo_genome, demo_gff):
+    import torch
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+    from scanner.inference.run import run_windows
+    from scanner.models.architectures import build_model
+    from scanner.models.card import ModelCard
+    from scanner.models.model_file import save_model
+    from scanner.seqlets.calling import call_seqlets
+    from scanner.tiling.coordinates import window_positions
+    from scanner.tiling.genes import gene_windows
+    from scanner.tiling.tiles import tile_windows
+
+    torch.manual_seed(0)
+    hyper = {"input_length": 1500, "targets": 1, "channels": 8, "layers": 2}
+    card = ModelCard(architecture="regioncnn", hyperparameters=hyper, input_length=1500, targets=["y"],
+                     window_layout={"layout": "promoter", "upstream": 1000, "downstream": 500})
+    model = save_model(build_model("regioncnn", **hyper), card, tmp_path / "m.model")
+    windows = gene_windows(demo_genome, demo_gff, layout="promoter").isel(windows=slice(0, 40))
+    run_windows(demo_genome, windows, model, tmp_path / "genes.zarr", method="gradient")
+    seqlets = call_seqlets(tmp_path / "genes.zarr", target_fdr=0.2, min_passing=0.01)
+    assert seqlets.sizes["seqlets"] > 0
+    positions = window_positions(windows).values
+    for w, slot, start, end in zip(seqlets.seqlet_window.values, seqlets.seqlet_slot_start.values,
+                                   seqlets.seqlet_start.values, seqlets.seqlet_end.values):
+        genome = positions[w, slot : slot + 41]
+        assert start == genome.min() and end == genome.max() + 1 and end - start == 41
+    assert set(seqlets.seqlet_strand.values) <= {"+", "-"}
+    assert np.all(np.sign(seqlets.seqlet_sum.values) == seqlets.seqlet_sign.values)
+
+    card_tiles = ModelCard(architecture="regioncnn", hyperparameters={**hyper, "input_length": 600}, input_length=600,
+                           targets=["y"], window_layout={"layout": "tiles"})
+    tiles_model = save_model(build_model("regioncnn", **{**hyper, "input_length": 600}), card_tiles, tmp_path / "t.model")
+    tiles = tile_windows(demo_genome, length=600, step=300, flank=150).isel(windows=slice(None))
+    run_windows(demo_genome, tiles, tiles_model, tmp_path / "tiles.zarr", method="gradient", batch_size=256, block_size=512)
+    result = CliRunner().invoke(main, ["seqlets", str(tmp_path / "tiles.zarr"), "-o", str(tmp_path / "s.bed"),
+                                       "--zarr", str(tmp_path / "s.zarr")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "s.bed").read_text().splitlines()
+    assert lines and all(line.split("\t")[0] == "NC_003070.9" and line.split("\t")[5] == "." for line in lines)
+    starts = [int(line.split("\t")[1]) for line in lines]
+    assert starts == sorted(starts)
+    run_windows(demo_genome, windows, model, tmp_path / "pred.zarr", method="predict")
+    refused = CliRunner().invoke(main, ["seqlets", str(tmp_path / "pred.zarr"), "-o", str(tmp_path / "x.bed")])
+    assert refused.exit_code == 1 and "predictions only" in refused.output and not (tmp_path / "x.bed").exists()
