@@ -364,3 +364,12 @@ def _add_seqlet_commands() -> None:
 
 
 _add_seqlet_commands()
+
+
+def _add_annotate_command() -> None:
+    from .cli_annotate import annotate
+
+    main.add_command(annotate)
+
+
+_add_annotate_command()

@@ -35,7 +35,8 @@ def _predict_genes(genome, windows, frame, output: Path) -> None:
 
 
 def run_demo(output: Path, *, scheduler: str | None = None, workers: int | None = None) -> None:
-    """Ingest the demo genome, build DeepCRE gene windows, scan JASPAR plant motifs."""
+    """Ingest the demo genome, build DeepCRE gene windows, scan JASPAR plant motifs, predict
+    with the demo model, and run ``scanner annotate`` (the CRE map) on it."""
     from scanner.cluster import dask_client
     from scanner.genome.ingest import ingest_fasta
     from scanner.genome.store import open_genome
@@ -72,3 +73,10 @@ def run_demo(output: Path, *, scheduler: str | None = None, workers: int | None 
         f"motif hits    {output / 'motif_hits.zarr'}: {hits.sizes['hits']:,} hits of {len(motifs)} JASPAR 2024 plant "
         f"motifs at p < 1e-4; {output / 'motif_hits.bed'}, {output / 'motif_track.bw'}"
     )
+
+    from .annotate import run_annotate
+
+    click.echo(f"CRE map       scanner annotate with the demo model, into {output / 'cre_map'}:")
+    run_annotate(genome=store, gff=DEMO_GFF, model=DEMO_MODEL, motifs="jaspar2024:plants", output=output / "cre_map",
+                 method="gradient", references=20, seed=0, fdr=0.2, pvalue=1e-4, workers=workers, scheduler=scheduler,
+                 device="auto")

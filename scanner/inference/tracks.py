@@ -26,18 +26,18 @@ def tile_tracks(run: xr.Dataset, values: xr.DataArray) -> dict[str, xr.DataArray
     return stitch_tiles(values, run)
 
 
-def _gene_track_chunk(run: xr.Dataset, values, contig_index: int, start: int, end: int) -> np.ndarray:
+def _gene_track_chunk(table: dict, values, contig_index: int, start: int, end: int) -> np.ndarray:
     """Mean over gene windows of ``values`` at each base of ``contig[start:end]``."""
     total = np.zeros(end - start)
     count = np.zeros(end - start)
-    contig = run.window_contig.values
-    lo, hi = run.window_start.values, run.window_end.values
+    contig = table["window_contig"]
+    lo, hi = table["window_start"], table["window_end"]
     rows = np.flatnonzero((contig == contig_index) & (lo < end) & (hi > start))
     if len(rows):
         positions = _block_positions(
-            contig[rows], run.window_strand.values[rows], run.window_segment_start.values[rows],
-            run.window_segment_end.values[rows], run.window_segment_offset.values[rows],
-            contig_lengths=run.contig_length.values, length=run.sizes["positions"],
+            contig[rows], table["window_strand"][rows], table["window_segment_start"][rows],
+            table["window_segment_end"][rows], table["window_segment_offset"][rows],
+            contig_lengths=table["contig_length"], length=values.shape[1],
         )
         block = np.asarray(values[rows])
         inside = (positions >= start) & (positions < end)
@@ -56,9 +56,12 @@ def contribution_bigwig(run: xr.Dataset, path: str | os.PathLike) -> Path:
         covered = {c: lengths[c] for c in tracks}
         return write_bigwig(path, covered, lambda c, s, e: np.asarray(tracks[c][s:e], dtype=np.float64))
     values = actual.values  # windows x positions; gene runs hold one window per gene
+    names = ("window_contig", "window_start", "window_end", "window_strand", "window_segment_start",
+             "window_segment_end", "window_segment_offset", "contig_length")
+    table = {name: run[name].values for name in names}  # loaded once: the run is lazy
     index = {c: i for i, c in enumerate(lengths)}
-    covered = {c: lengths[c] for c in lengths if (run.window_contig.values == index[c]).any()}
-    return write_bigwig(path, covered, lambda c, s, e: _gene_track_chunk(run, values, index[c], s, e))
+    covered = {c: lengths[c] for c in lengths if (table["window_contig"] == index[c]).any()}
+    return write_bigwig(path, covered, lambda c, s, e: _gene_track_chunk(table, values, index[c], s, e))
 
 
 def prediction_bigwig(run: xr.Dataset, path: str | os.PathLike, target: int = 0) -> Path:

@@ -96,6 +96,8 @@ def call_seqlets(run_path, *, window: int = 21, flank: int = 10, suppress: float
         sums = np.stack([window_sums(track, window) for track in actual])
         thresholds = fdr_thresholds(sums.ravel(), target_fdr=target_fdr, min_passing=min_passing, max_passing=max_passing)
         positions = window_positions(run).values
+        window_contig = run.window_contig.values  # loaded once: the run is lazy
+        window_strand = run.window_strand.values
         for w in range(actual.shape[0]):
             starts, values = call_track(sums[w], length, thresholds, window=window, flank=flank, suppress=suppress)
             for start, value in zip(starts, values):
@@ -103,8 +105,8 @@ def call_seqlets(run_path, *, window: int = 21, flank: int = 10, suppress: float
                 genome = slots[slots >= 0]
                 if len(genome) == 0:
                     continue
-                rows.append(dict(contig=int(run.window_contig.values[w]), start=int(genome.min()), end=int(genome.max()) + 1,
-                                 strand=str(run.window_strand.values[w]), sign=np.sign(value), sum=value,
+                rows.append(dict(contig=int(window_contig[w]), start=int(genome.min()), end=int(genome.max()) + 1,
+                                 strand=str(window_strand[w]), sign=np.sign(value), sum=value,
                                  peak=np.abs(actual[w, start : start + window + 2 * flank]).max(), window=w, slot=start))
     attrs = {**settings, "threshold_positive": thresholds.positive, "threshold_negative": thresholds.negative,
              "coordinates": "0-based, half-open"}

@@ -1,0 +1,1 @@
+"""The CRE map: seqlets named by the motifs they hold and placed relative to genes."""

@@ -1,0 +1,178 @@
+"""Annotating seqlets into a map of cis-regulatory elements (CREs).
+
+Each seqlet becomes a CRE carrying:
+
+- the motif hits it overlaps (count) and the best of them (lowest p-value: its
+  motif id and name, p-value and strand -- the CRE's strand);
+- its place relative to the nearest gene: ``promoter`` (within ``upstream``
+  bases before the TSS to ``downstream`` bases after it), ``terminator`` (from
+  ``downstream`` bases before the TTS to ``upstream`` after it), ``genic``
+  (elsewhere inside a gene), ``distal`` (elsewhere); signed distances of its
+  centre to that gene's TSS and TTS in transcript orientation (negative:
+  upstream).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..variables import annotate
+
+REGIONS = ("promoter", "terminator", "genic", "distal")
+
+
+def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
+    """Per seqlet: number of overlapping hits and the index of the best (-1 if none)."""
+    n = seqlets.sizes["seqlets"]
+    count = np.zeros(n, np.int64)
+    best = np.full(n, -1, np.int64)
+    hit_contig = hits.hit_contig.values
+    hit_start, hit_end, pvalue = hits.hit_start.values, hits.hit_end.values, hits.hit_pvalue.values
+    for contig in np.unique(seqlets.seqlet_contig.values):
+        rows = np.flatnonzero(seqlets.seqlet_contig.values == contig)
+        on = np.flatnonzero(hit_contig == contig)
+        if len(on) == 0:
+            continue
+        order = on[np.argsort(hit_start[on], kind="stable")]
+        starts = hit_start[order]
+        longest = int((hit_end[order] - starts).max())
+        for row in rows:
+            lo, hi = seqlets.seqlet_start.values[row], seqlets.seqlet_end.values[row]
+            first = np.searchsorted(starts, lo - longest, side="left")
+            last = np.searchsorted(starts, hi, side="left")
+            candidates = order[first:last]
+            candidates = candidates[(hit_end[candidates] > lo) & (hit_start[candidates] < hi)]
+            count[row] = len(candidates)
+            if len(candidates):
+                best[row] = candidates[np.argmin(pvalue[candidates])]
+    return count, best
+
+
+def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream: int):
+    """Region, gene id and signed distances to TSS and TTS of the nearest gene per position."""
+    n = len(centre)
+    region = np.full(n, "distal", dtype="<U10")
+    gene = np.full(n, "", dtype=object)
+    to_tss = np.zeros(n, np.int64)
+    to_tts = np.zeros(n, np.int64)
+    for c in np.unique(contig):
+        rows = np.flatnonzero(contig == c)
+        table = genes[genes.contig_index == c]
+        if table.empty:
+            continue
+        minus = (table.strand == "-").to_numpy()
+        tss = np.where(minus, table.end.to_numpy() - 1, table.start.to_numpy())
+        tts = np.where(minus, table.start.to_numpy(), table.end.to_numpy() - 1)
+        sign = np.where(minus, -1, 1)
+        for row in rows:
+            x = centre[row]
+            d_tss = (x - tss) * sign
+            d_tts = (x - tts) * sign
+            inside = (x >= table.start.to_numpy()) & (x < table.end.to_numpy())
+            promoter = (d_tss >= -upstream) & (d_tss < downstream)
+            terminator = (d_tts > -downstream) & (d_tts <= upstream)
+            nearest = int(np.argmin(np.minimum(np.abs(d_tss), np.abs(d_tts))))
+            for name, mask in (("promoter", promoter), ("terminator", terminator), ("genic", inside)):
+                if mask.any():
+                    candidates = np.flatnonzero(mask)
+                    nearest = int(candidates[np.argmin(np.minimum(np.abs(d_tss[candidates]), np.abs(d_tts[candidates])))])
+                    region[row] = name
+                    break
+            gene[row] = table.gene_id.to_numpy()[nearest]
+            to_tss[row], to_tts[row] = d_tss[nearest], d_tts[nearest]
+    return region, gene.astype(str), to_tss, to_tts
+
+
+def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstream: int = 1000,
+            downstream: int = 500) -> xr.Dataset:
+    """The CRE map: one record per seqlet, annotated with motifs and gene context.
+
+    Parameters
+    ----------
+    seqlets : xarray.Dataset
+        From :func:`scanner.seqlets.calling.call_seqlets`.
+    hits : xarray.Dataset
+        Motif hits on the same genome (:func:`scanner.motifs.scan`).
+    genes : pandas.DataFrame
+        ``contig_index``, ``start``, ``end`` (0-based), ``strand``, ``gene_id``.
+    upstream, downstream : int
+        Promoter and terminator extents (see the module notes).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``cres``: ``cre_contig``, ``cre_start``, ``cre_end``, ``cre_strand``
+        (of the best motif hit, '.' without one), ``cre_sign``, ``cre_contribution``
+        (the seqlet's windowed sum), ``cre_peak``, ``cre_hits``, ``cre_motif_id``,
+        ``cre_motif_name``, ``cre_motif_pvalue``, ``cre_region``, ``cre_gene_id``,
+        ``cre_distance_tss``, ``cre_distance_tts``; the contig table.
+    """
+    count, best = _best_hits(seqlets, hits)
+    has = best >= 0
+    motif = np.where(has, hits.hit_motif.values[np.maximum(best, 0)], -1) if hits.sizes.get("hits", 0) else np.full(len(best), -1)
+    motif_id = np.where(motif >= 0, hits.motif_id.values[np.maximum(motif, 0)], "") if len(hits.motif_id) else np.full(len(best), "")
+    motif_name = np.where(motif >= 0, hits.motif_name.values[np.maximum(motif, 0)], "") if len(hits.motif_id) else np.full(len(best), "")
+    pvalue = np.where(has, hits.hit_pvalue.values[np.maximum(best, 0)] if hits.sizes.get("hits", 0) else np.nan, np.nan)
+    strand = np.where(has, hits.hit_strand.values[np.maximum(best, 0)] if hits.sizes.get("hits", 0) else ".", ".")
+    contig = seqlets.seqlet_contig.values
+    start, end = seqlets.seqlet_start.values, seqlets.seqlet_end.values
+    region, gene, to_tss, to_tts = _gene_context(contig, (start + end) // 2, genes, upstream, downstream)
+    ds = xr.Dataset(
+        {
+            "cre_contig": ("cres", contig.astype(np.int32)),
+            "cre_start": ("cres", start),
+            "cre_end": ("cres", end),
+            "cre_strand": ("cres", np.asarray(strand).astype("<U1")),
+            "cre_sign": ("cres", seqlets.seqlet_sign.values),
+            "cre_contribution": ("cres", seqlets.seqlet_sum.values),
+            "cre_peak": ("cres", seqlets.seqlet_peak.values),
+            "cre_hits": ("cres", count),
+            "cre_motif_id": ("cres", np.asarray(motif_id).astype(str)),
+            "cre_motif_name": ("cres", np.asarray(motif_name).astype(str)),
+            "cre_motif_pvalue": ("cres", pvalue.astype(np.float64)),
+            "cre_region": ("cres", region),
+            "cre_gene_id": ("cres", gene),
+            "cre_distance_tss": ("cres", to_tss),
+            "cre_distance_tts": ("cres", to_tts),
+            "contig_id": ("contigs", seqlets.contig_id.values),
+            "contig_length": ("contigs", seqlets.contig_length.values),
+        },
+        attrs={**seqlets.attrs, "promoter_upstream": upstream, "promoter_downstream": downstream,
+               "coordinates": "0-based, half-open"},
+    )
+    return annotate(ds)
+
+
+def cre_table(cres: xr.Dataset) -> pd.DataFrame:
+    """The CRE map as a table (contig names, 0-based coordinates)."""
+    table = cres.drop_dims("contigs").to_dataframe().reset_index(drop=True)
+    table.insert(0, "contig", cres.contig_id.values[cres.cre_contig.values])
+    table = table.drop(columns=["cre_contig"])
+    return table.rename(columns=lambda c: c.removeprefix("cre_"))
+
+
+def to_bed(cres: xr.Dataset, path) -> None:
+    """BED6: name = best motif name (or ``unknown``) with the sign, score = contribution."""
+    contig = cres.contig_id.values[cres.cre_contig.values]
+    with open(path, "w") as handle:
+        for c, s, e, strand, name, sign, value in zip(contig, cres.cre_start.values, cres.cre_end.values,
+                                                      cres.cre_strand.values, cres.cre_motif_name.values,
+                                                      cres.cre_sign.values, cres.cre_contribution.values):
+            label = (name or "unknown") + ("(+)" if sign > 0 else "(-)")
+            handle.write(f"{c}\t{s}\t{e}\t{label}\t{value:.6g}\t{strand}\n")
+
+
+def summaries(cres: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """CREs per gene and region; motifs ranked by total absolute contribution of their CREs."""
+    table = cre_table(cres)
+    per_gene = table[table.gene_id != ""].pivot_table(index="gene_id", columns="region", values="start", aggfunc="count",
+                                                      fill_value=0)
+    per_gene = per_gene.reindex(columns=[r for r in REGIONS if r in per_gene.columns]).reset_index()
+    named = table[table.motif_id != ""].assign(absolute=lambda t: t.contribution.abs())
+    motifs = (named.groupby(["motif_id", "motif_name"])
+              .agg(cres=("start", "count"), total_contribution=("absolute", "sum"),
+                   positive=("sign", lambda s: int((s > 0).sum())))
+              .sort_values("total_contribution", ascending=False).reset_index())
+    return per_gene, motifs

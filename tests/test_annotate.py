@@ -1,0 +1,69 @@
+"""``scanner annotate``: the stages chained, the config file, the CRE map's annotations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from pipelines.cli import main
+from scanner.models.architectures import build_model
+from scanner.models.card import ModelCard
+from scanner.models.model_file import save_model
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def promoter_model(tmp_path_factory):
+    torch.manual_seed(0)
+    hyper = {"input_length": 1500, "targets": 1, "channels": 8, "layers": 2}
+    card = ModelCard(architecture="regioncnn", hyperparameters=hyper, input_length=1500, targets=["active"],
+                     window_layout={"layout": "promoter", "upstream": 1000, "downstream": 500})
+    return save_model(build_model("regioncnn", **hyper), card, tmp_path_factory.mktemp("m") / "p.model")
+
+
+def test_annotate_from_a_config_file(tmp_path, demo_store, demo_gff, promoter_model):
+    config = tmp_path / "annotate.yaml"
+    config.write_text(f"genome: {demo_store}\ngff: {demo_gff}\nmodel: {promoter_model}\nmotifs: jaspar2024:plants\n"
+                      f"fdr: 0.1\noutput: {tmp_path / 'ignored'}\n")
+    out = tmp_path / "cres"
+    result = run("annotate", "--config", config, "-o", out, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "ignored").exists()  # the command line wins over the file
+    for name in ("attribution.zarr", "seqlets.bed", "motif_hits.zarr", "cres.zarr", "cres.bed", "cres.tsv",
+                 "cres_per_gene.tsv", "motif_ranking.tsv", "contributions.bw"):
+        assert (out / name).exists(), name
+    cres = pd.read_csv(out / "cres.tsv", sep="\t")
+    seqlets = (out / "seqlets.bed").read_text().splitlines()
+    assert len(cres) == len(seqlets) > 0
+    assert set(cres.region) <= {"promoter", "terminator", "genic", "distal"}
+    # promoter windows only reach 1,000 bp upstream to 500 bp in: every CRE is near its gene's TSS
+    assert (cres.region == "promoter").mean() > 0.9
+    assert cres.distance_tss.between(-1000, 500).mean() > 0.9
+    with_motif = cres[cres.motif_id.notna()]
+    assert len(with_motif) and (with_motif.motif_pvalue <= 1e-4).all() and set(with_motif.strand) <= {"+", "-"}
+    hits = pd.read_csv(out / "cres.bed", sep="\t", header=None)
+    assert hits[3].str.endswith(("(+)", "(-)")).all()
+    ranking = pd.read_csv(out / "motif_ranking.tsv", sep="\t")
+    assert np.all(np.diff(ranking.total_contribution.to_numpy()) <= 0)
+    again = run("annotate", "--config", config, "-o", out, "--workers", 1)
+    assert again.exit_code == 0 and "2/5 attribute" in again.output
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [("colour: blue\n", "unknown key"), ("fdr: lots\n", "key 'fdr'"), ("- a\n- b\n", "mapping"), ("a: [\n", "not valid YAML")],
+)
+def test_bad_config_files_are_refused(tmp_path, text, message):
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    result = run("annotate", "--config", config)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_missing_inputs_are_named(tmp_path):
+    result = run("annotate", "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "--genome, --gff, --model" in result.output
