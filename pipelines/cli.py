@@ -373,3 +373,12 @@ def _add_annotate_command() -> None:
 
 
 _add_annotate_command()
+
+
+def _add_discover_command() -> None:
+    from .cli_discover import discover
+
+    main.add_command(discover)
+
+
+_add_discover_command()
