@@ -14,7 +14,7 @@ from .progress import byte_progress
 
 log = logging.getLogger("scanner.cli")
 
-EXPECTED_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError)
+EXPECTED_ERRORS = (ValueError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError, ImportError)
 
 
 class _Group(click.Group):

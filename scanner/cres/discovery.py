@@ -65,7 +65,10 @@ def discover(run_path, *, window: int = 21, flank: int = 10, fdr: float = 0.2, m
     Patterns
         Motifs named ``pos_pattern_<i>`` / ``neg_pattern_<i>``.
     """
-    from modiscolite.tfmodisco import TFMoDISco
+    try:
+        from modiscolite.tfmodisco import TFMoDISco
+    except ImportError:
+        raise ImportError("motif discovery needs modisco-lite: pip install 'cre-scanner[discover]'") from None
 
     from ..inference.run import open_run
 
