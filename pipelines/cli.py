@@ -382,3 +382,12 @@ def _add_discover_command() -> None:
 
 
 _add_discover_command()
+
+
+def _add_plot_commands() -> None:
+    from .cli_plot import plot
+
+    main.add_command(plot)
+
+
+_add_plot_commands()

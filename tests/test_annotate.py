@@ -52,6 +52,24 @@ def test_annotate_from_a_config_file(tmp_path, demo_store, demo_gff, promoter_mo
     again = run("annotate", "--config", config, "-o", out, "--workers", 1)
     assert again.exit_code == 0 and "2/5 attribute" in again.output
 
+    # a contribution logo of the first CRE, and the numbers behind it
+    first = cres.iloc[0]
+    region = f"{first.contig}:{first.start + 1}-{first.end}"
+    plotted = run("plot", "region", region, "--run", out / "attribution.zarr", "-o", tmp_path / "cre.png")
+    assert plotted.exit_code == 0, plotted.output
+    assert (tmp_path / "cre.png").stat().st_size > 1000
+    from scanner.cres.logos import region_contributions
+    from scanner.inference.run import open_run
+
+    attribution = open_run(out / "attribution.zarr")
+    values = region_contributions(attribution, first.contig, int(first.start), int(first.end))
+    assert values.shape == (first.end - first.start, 4)
+    assert np.count_nonzero(values, axis=1).max() <= 1  # actual contributions: only the base present
+    # the seqlet's core is its middle 21 bases (10-base flanks), in either orientation
+    assert np.isclose(values[10:31].sum(), first.contribution, rtol=1e-3, atol=1e-7)
+    far = run("plot", "region", f"{first.contig}:1-1200", "--run", out / "attribution.zarr", "-o", tmp_path / "x.png")
+    assert far.exit_code == 2 and "at most 1,000" in far.output
+
 
 @pytest.mark.parametrize(
     "text,message",

@@ -39,3 +39,6 @@ def test_discover_on_the_demo_model(tmp_path, demo_genome, demo_gff):
     assert (tmp_path / "patterns" / "patterns.h5").stat().st_size > 0
     matches = (tmp_path / "patterns" / "jaspar_matches.tsv").read_text().splitlines()
     assert matches[0].startswith("Query_ID") and len(matches) > 1
+    logos = sorted((tmp_path / "patterns" / "logos").glob("*.png"))
+    assert len([p for p in logos if ".match." not in p.name]) == len(motifs)
+    assert any(".match." in p.name for p in logos)
