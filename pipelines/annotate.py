@@ -48,7 +48,8 @@ def run_annotate(*, genome: Path, gff: Path, model: Path, motifs: str, output: P
     genome_store = open_genome(store)
     card = read_card(model)
     windows = _windows(genome_store, card, gff, False, None, None, ())
-    click.echo(f"1/5 genome   {store}: {len(genome_store.contig_names)} contigs; {windows.sizes['windows']:,} gene windows "
+    n_contigs = len(genome_store.contig_names)
+    click.echo(f"1/5 genome   {store}: {n_contigs} contig{'s' if n_contigs != 1 else ''}; {windows.sizes['windows']:,} gene windows "
                f"({windows.attrs['layout']} layout)")
     run_path = output / "attribution.zarr"
     with dask_client(scheduler, n_workers=workers) as client:
