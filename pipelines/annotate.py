@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def run_annotate(*, genome: Path, gff: Path, model: Path, motifs: str, output: Path, method: str, references: int,
-                 seed: int, fdr: float, pvalue: float, workers: int | None, scheduler: str | None, device: str) -> None:
+                 seed: int, fdr: float, pvalue: float, workers: int | None, scheduler: str | None, device: str,
+                 max_passing: float = 0.2) -> None:
     from scanner.cluster import dask_client
     from scanner.cres.cre_map import cre_map, cre_table, summaries, to_bed as cres_bed
     from scanner.genome.ingest import ingest_fasta
@@ -58,7 +59,7 @@ def run_annotate(*, genome: Path, gff: Path, model: Path, motifs: str, output: P
     contributions_path = output / "contributions.bw"
     contribution_bigwig(run, contributions_path)
     click.echo(f"2/5 attribute {run_path} ({method}); {contributions_path}")
-    seqlets = call_seqlets(run_path, target_fdr=fdr)
+    seqlets = call_seqlets(run_path, target_fdr=fdr, max_passing=max_passing)
     with atomic_output(output / "seqlets.zarr") as partial, quiet_zarr_string_warnings():
         seqlets.to_zarr(partial, mode="w", zarr_format=3, consolidated=False)
     seqlets_bed(seqlets, output / "seqlets.bed")

@@ -44,6 +44,7 @@ def _load_config(ctx: click.Context, config: Path) -> None:
 @click.option("--references", default=20, show_default=True, help="References per window (deeplift-shap).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--fdr", default=0.2, show_default=True, help="Seqlet FDR.")
+@click.option("--max-passing", default=0.2, show_default=True, help="At most this fraction of windows pass the seqlet threshold.")
 @click.option("--pvalue", default=1e-4, show_default=True, help="Motif hit p-value threshold.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

@@ -28,7 +28,7 @@ def promoter_model(tmp_path_factory):
 def test_annotate_from_a_config_file(tmp_path, demo_store, demo_gff, promoter_model):
     config = tmp_path / "annotate.yaml"
     config.write_text(f"genome: {demo_store}\ngff: {demo_gff}\nmodel: {promoter_model}\nmotifs: jaspar2024:plants\n"
-                      f"fdr: 0.1\noutput: {tmp_path / 'ignored'}\n")
+                      f"fdr: 0.1\nmax_passing: 0.05\noutput: {tmp_path / 'ignored'}\n")
     out = tmp_path / "cres"
     result = run("annotate", "--config", config, "-o", out, "--workers", 1)
     assert result.exit_code == 0, result.output
@@ -39,6 +39,8 @@ def test_annotate_from_a_config_file(tmp_path, demo_store, demo_gff, promoter_mo
     cres = pd.read_csv(out / "cres.tsv", sep="\t")
     seqlets = (out / "seqlets.bed").read_text().splitlines()
     assert len(cres) == len(seqlets) > 0
+    stored = __import__("xarray").open_zarr(out / "seqlets.zarr", consolidated=False)
+    assert stored.attrs["max_passing"] == 0.05 and stored.attrs["target_fdr"] == 0.1
     assert set(cres.region) <= {"promoter", "terminator", "genic", "distal"}
     # promoter windows only reach 1,000 bp upstream to 500 bp in: every CRE is near its gene's TSS
     assert (cres.region == "promoter").mean() > 0.9
