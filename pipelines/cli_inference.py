@@ -32,7 +32,7 @@ def _windows_options(func):
 
 
 def _windows(genome, card, genes, tiles, step, flank, contigs):
-    from scanner.tiling.genes import gene_windows
+    from scanner.tiling.genes import gene_windows_for_layout
     from scanner.tiling.tiles import tile_windows
 
     if bool(genes) == bool(tiles):
@@ -45,10 +45,7 @@ def _windows(genome, card, genes, tiles, step, flank, contigs):
     layout = card.window_layout
     if layout.get("layout") not in ("deepcre", "promoter"):
         raise click.UsageError(f"the model was trained on '{layout.get('layout')}' windows; use --tiles")
-    keys = {k: layout[k] for k in ("upstream", "downstream", "short_genes", "contig_edges") if k in layout}
-    if layout["layout"] == "deepcre" and "spacer" in layout:
-        keys["spacer"] = layout["spacer"]
-    return gene_windows(genome, genes, layout=layout["layout"], **keys)
+    return gene_windows_for_layout(genome, genes, layout)
 
 
 def _run(store, model_path, genes, tiles, step, flank, contigs, output, block_size, batch_size, device, gpu, local,

@@ -213,10 +213,10 @@ def model_motifs(path, output, store, positives, genes, hits):
             raise click.UsageError(f"{path} holds no read-out motifs; give --genome with --positives or --genes")
     else:
         windows = _windows_for(loaded.card, store, positives, genes)
-        from scanner.models.recipes import _codes
+        from scanner.models.recipes import window_codes
 
         genome, table = windows
-        codes = _codes(genome, table)
+        codes = window_codes(genome, table)
         found = filter_motifs(loaded.module, codes)
         if hits:
             names = table.window_gene_id.values if "window_gene_id" in table else table.window_name.values
@@ -229,7 +229,7 @@ def model_motifs(path, output, store, positives, genes, hits):
 
 def _windows_for(card, store, positives, genes):
     from scanner.genome.store import open_genome
-    from scanner.tiling.genes import gene_windows
+    from scanner.tiling.genes import gene_windows_for_layout
     from scanner.tiling.regions import read_bed, region_windows
 
     if (positives is None) == (genes is None):
@@ -238,11 +238,7 @@ def _windows_for(card, store, positives, genes):
     if positives is not None:
         windows = region_windows(genome, read_bed(positives), length=card.input_length)
     else:
-        layout = card.window_layout
-        keys = {k: layout[k] for k in ("upstream", "downstream", "short_genes", "contig_edges") if k in layout}
-        if layout.get("layout") == "deepcre" and "spacer" in layout:
-            keys["spacer"] = layout["spacer"]
-        windows = gene_windows(genome, genes, layout=layout.get("layout", "deepcre"), **keys)
+        windows = gene_windows_for_layout(genome, genes, card.window_layout)
     card.check_windows(int(windows.attrs["window_length"]), windows.attrs.get("layout"))
     return genome, windows
 

@@ -130,18 +130,13 @@ class LoadedModel:
         -------
         ndarray of float32, shape (n, targets), or (n, 2, targets) for strand ``both``
         """
-        from .training import one_hot_batch
+        from .training import predict_codes
 
-        outputs = []
-        device = self.device
-        autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                                  enabled=mixed_precision and device.type == "cuda")
-        with torch.no_grad(), autocast:
-            for begin in range(0, len(codes), batch_size):
-                batch = one_hot_batch(codes[begin : begin + batch_size], device=device)
-                outputs.append(self.forward(batch).float().cpu().numpy())
-        shape = (0, 2, len(self.card.targets)) if self.card.strand == "both" else (0, len(self.card.targets))
-        return np.concatenate(outputs) if outputs else np.zeros(shape, np.float32)
+        if len(codes) == 0:
+            shape = (0, 2, len(self.card.targets)) if self.card.strand == "both" else (0, len(self.card.targets))
+            return np.zeros(shape, np.float32)
+        return predict_codes(self.forward, codes, batch_size=batch_size, device=self.device,
+                             mixed_precision=mixed_precision)
 
 
 def _resolve(card_path: Path, name: str) -> Path:

@@ -25,8 +25,7 @@ def _activations(model: ArgminnModel, codes: np.ndarray, batch_size: int, device
     with torch.no_grad():
         for begin in range(0, len(codes), batch_size):
             batch = codes[begin : begin + batch_size]
-            x = one_hot_batch(batch, device=device)
-            yield begin, batch, model, x
+            yield begin, batch, one_hot_batch(batch, device=device)
 
 
 def _column_information(probabilities: np.ndarray) -> np.ndarray:
@@ -59,11 +58,11 @@ def filter_motifs(model: ArgminnModel, codes: np.ndarray, *, fraction: float = 0
     width = model.motif_width
     n_filters = model.scanner.out_channels
     maximum = np.zeros(n_filters)
-    for _, _, _, x in _activations(model, codes, batch_size, device):
+    for _, _, x in _activations(model, codes, batch_size, device):
         maximum = np.maximum(maximum, model.motif_activations(x).amax(dim=(0, 2)).cpu().numpy())
     counts = np.zeros((n_filters, width, 4))
     offsets = np.arange(width)
-    for _, batch, _, x in _activations(model, codes, batch_size, device):
+    for _, batch, x in _activations(model, codes, batch_size, device):
         activations = model.motif_activations(x).cpu().numpy()
         for f in np.flatnonzero(maximum > 0):
             rows, starts = np.nonzero(activations[:, f] >= fraction * maximum[f])
@@ -106,10 +105,10 @@ def attention_instances(model: ArgminnModel, codes: np.ndarray, *, names: np.nda
     width = model.motif_width
     rows = []
     per_filter_max = None
-    for _, _, _, x in _activations(model, codes, batch_size, device):
+    for _, _, x in _activations(model, codes, batch_size, device):
         batch_max = model.motif_activations(x).amax(dim=(0, 2)).cpu().numpy()
         per_filter_max = batch_max if per_filter_max is None else np.maximum(per_filter_max, batch_max)
-    for begin, _, _, x in _activations(model, codes, batch_size, device):
+    for begin, _, x in _activations(model, codes, batch_size, device):
         model(x)
         attention = model.attention_weights().amax(dim=(1, 2)).cpu().numpy()
         activations = model.last_activations.cpu().numpy()

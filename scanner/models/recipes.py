@@ -39,7 +39,8 @@ def window_layout(windows: xr.Dataset) -> dict:
     return layout
 
 
-def _codes(genome, windows: xr.Dataset, client=None) -> np.ndarray:
+def window_codes(genome, windows: xr.Dataset, client=None) -> np.ndarray:
+    """Base codes ``(windows, positions)`` uint8 of every window, computed (on ``client`` if given)."""
     from ..tiling.sequences import window_sequences
 
     codes = window_sequences(genome, windows).data
@@ -50,7 +51,7 @@ def _codes(genome, windows: xr.Dataset, client=None) -> np.ndarray:
 
 def _set_from_windows(genome, windows: xr.Dataset, labels: np.ndarray, names: np.ndarray, target_names, client=None) -> TrainingSet:
     return TrainingSet(
-        codes=_codes(genome, windows, client),
+        codes=window_codes(genome, windows, client),
         labels=np.asarray(labels, np.float32).reshape(len(names), -1),
         contig=windows.window_contig.values.astype(np.int32),
         start=windows.window_start.values.astype(np.int64),

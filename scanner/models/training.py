@@ -154,16 +154,17 @@ def predict_codes(model: nn.Module, codes: np.ndarray, *, batch_size: int = 256,
 
     Parameters
     ----------
-    model : torch.nn.Module
-        Takes ``(N, 4, L)``.
+    model : torch.nn.Module or callable
+        Takes ``(N, 4, L)`` (a module is put in eval mode).
     codes : ndarray of uint8, shape (n, L)
 
     Returns
     -------
-    ndarray of float32, shape (n, targets)
+    ndarray of float32, shape (n, targets) (or the callable's output shape per window)
     """
     device = torch.device(device)
-    model.eval()
+    if isinstance(model, nn.Module):
+        model.eval()
     out = []
     with torch.no_grad(), _autocast(device, mixed_precision):
         for begin in range(0, len(codes), batch_size):

@@ -216,3 +216,24 @@ def gene_windows(
     ds = ds.assign({name: ds[name].chunk({"windows": chunk_size}) for name in per_window})
     validate(ds)
     return annotate(ds)
+
+
+def gene_windows_for_layout(genome, gff: str | os.PathLike, layout: dict, **options) -> xr.Dataset:
+    """Gene windows laid out as a model card's ``window_layout`` records them.
+
+    Parameters
+    ----------
+    genome : Genome
+    gff : path-like
+    layout : dict
+        ``{"layout": "deepcre" | "promoter", "upstream": ..., ...}`` (other keys ignored).
+    **options
+        Further keyword arguments of :func:`gene_windows`.
+    """
+    name = layout.get("layout", "deepcre")
+    if name not in LAYOUTS:
+        raise ValueError(f"windows of layout {name!r} are not gene windows; use tiles or regions")
+    keys = {k: layout[k] for k in ("upstream", "downstream", "short_genes", "contig_edges") if k in layout}
+    if name == "deepcre" and "spacer" in layout:
+        keys["spacer"] = layout["spacer"]
+    return gene_windows(genome, gff, layout=name, **keys, **options)
