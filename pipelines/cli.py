@@ -391,3 +391,12 @@ def _add_plot_commands() -> None:
 
 
 _add_plot_commands()
+
+
+def _add_variant_commands() -> None:
+    from .cli_variants import variants
+
+    main.add_command(variants)
+
+
+_add_variant_commands()

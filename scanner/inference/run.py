@@ -64,6 +64,30 @@ def _fingerprint(model_path: Path, genome, windows: xr.Dataset, settings: dict) 
     return digest.hexdigest()
 
 
+def _codes_digest(path, n: int, length: int) -> str:
+    import zarr
+
+    array = zarr.open_array(path, mode="r")
+    if array.shape != (n, length) or array.dtype != np.uint8:
+        raise RunError(f"window codes {path} are {array.shape} {array.dtype}; expected ({n}, {length}) uint8")
+    digest = hashlib.sha256()
+    step = max(1, (1 << 24) // max(length, 1))
+    for lo in range(0, n, step):
+        digest.update(np.ascontiguousarray(array[lo : lo + step]).tobytes())
+    return digest.hexdigest()
+
+
+def _finished_with(output: Path, fingerprint: str) -> bool:
+    """Whether ``output`` is a complete run of exactly these inputs."""
+    import zarr
+
+    try:
+        attrs = zarr.open_group(output, mode="r").attrs
+    except Exception:  # absent or not a Zarr group: nothing to reuse
+        return False
+    return attrs.get("complete") is True and attrs.get("run_fingerprint") == fingerprint
+
+
 def _ledger_path(partial: Path) -> Path:
     return partial.with_name(partial.name.removesuffix(".partial") + ".ledger.json")
 
@@ -119,7 +143,7 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
                 method: str = "predict", client=None, block_size: int = 256, device: str = "auto",
                 gpu: bool = False, batch_size: int = 128, target: int | str = 0, references: int = 20,
                 seed: int = 0, steps: int = 16, precision: str = "float32", storage: str = "float32",
-                on_progress=None) -> xr.Dataset:
+                codes: str | os.PathLike | None = None, on_progress=None) -> xr.Dataset:
     """Predict or attribute every window with the model at ``model_path``; store in ``output``.
 
     Parameters
@@ -154,6 +178,11 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
         Arithmetic of the attribution.
     storage : {"float32", "float16"}
         dtype of ``window_hypothetical`` in the store.
+    codes : path-like, optional
+        A Zarr array (windows, positions) of uint8 codes to feed instead of the
+        genome's bases (windows of an edited genome); the windows table then only
+        describes where each window came from. Its content is part of the
+        fingerprint.
     on_progress : callable, optional
         ``on_progress(done_blocks, total_blocks)``.
 
@@ -189,7 +218,14 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
     masked = tuple(np.flatnonzero(windows.position_masked.values).tolist()) if "position_masked" in windows else ()
     settings = dict(method=method, target=int(target), references=references, seed=seed, steps=steps,
                     precision=precision, storage=storage, block_size=block_size)
+    if codes is not None:
+        settings["codes_sha256"] = _codes_digest(codes, n, length)
     fingerprint = _fingerprint(model_path, genome, windows, settings)
+    if _finished_with(output, fingerprint):
+        log.info("%s is already complete for these inputs; reusing it", output)
+        if on_progress:
+            on_progress(1, 1)
+        return open_run(output)
     partial = output.with_name(f".{output.name}.partial")
     ledger = _read_ledger(partial)
     if ledger is None or ledger.get("fingerprint") != fingerprint:
@@ -207,6 +243,7 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
         contig_lengths=tuple(int(x) for x in genome.contigs.contig_length.values), length=length, masked=masked,
         model_path=str(model_path.resolve()), output_path=str(partial.resolve()), method=method, device=device,
         batch_size=batch_size, target=int(target), references=references, seed=seed, steps=steps, precision=precision,
+        codes_path=str(Path(codes).resolve()) if codes is not None else "",
     )
     blocks = [(b, lo, min(lo + block_size, n)) for b, lo in enumerate(range(0, n, block_size))]
     done = set(ledger["done"])
@@ -239,7 +276,7 @@ def run_windows(genome, windows: xr.Dataset, model_path: str | os.PathLike, outp
         ]
         for future in as_completed(futures):
             finished(future.result())
-    _finish(partial, windows, loaded, method, settings, ledger)
+    _finish(partial, windows, loaded, method, {**settings, "fingerprint": fingerprint}, ledger)
     if windows.attrs.get("layout") == "tiles":
         _write_tracks(partial)
     replace_directory(partial, output)
@@ -258,7 +295,8 @@ def _finish(path: Path, windows: xr.Dataset, loaded, method: str, settings: dict
     table.attrs = {
         **{k: v for k, v in windows.attrs.items() if isinstance(v, (str, int, float, bool, list))},
         "run_method": method,
-        "run_settings": json.dumps(settings),
+        "run_settings": json.dumps({k: v for k, v in settings.items() if k != "fingerprint"}),
+        "run_fingerprint": settings.get("fingerprint", ""),
         "model_path": str(loaded.path),
         "model_card": loaded.card.to_json(),
         "completeness_max": float(max(completeness)) if completeness else float("nan"),
