@@ -89,9 +89,10 @@ def _report(ds) -> str:
 @click.option("--attribution", type=click.Choice(["gradient", "deeplift-shap", "integrated-gradients", "ism"]), default=None, help="Also the change in contribution at the allele, by this method.")
 @click.option("--motifs", default=None, help="Motif gains and losses around each allele: motif file or database (jaspar2024:plants).")
 @click.option("--motif-pvalue", default=1e-4, show_default=True, help="Threshold a gain or loss crosses.")
+@click.option("--calls", is_flag=True, help="Also call_difference per sample (variants x samples x targets): the summed effect of the alleles each call carries.")
 @click.option("--tsv", type=click.Path(dir_okay=False, path_type=Path), default=None, help="One row per ALT allele: status and scores.")
 def score(vcf, store, model_path, output, region, samples, alias_file, block_size, batch_size, device, gpu, local,
-          scheduler, workers, genes, tiles, strict, attribution, motifs, motif_pvalue, tsv):
+          scheduler, workers, genes, tiles, strict, attribution, motifs, motif_pvalue, calls, tsv):
     """Score every ALT allele of VCF (VCF/BCF or VCF Zarr) with the model."""
     from scanner.cluster import dask_client
     from scanner.genome.store import open_genome
@@ -101,7 +102,7 @@ def score(vcf, store, model_path, output, region, samples, alias_file, block_siz
     if bool(genes) == bool(tiles):
         raise click.UsageError("give exactly one of --genes GFF3 or --tiles")
     genome = open_genome(store)
-    panel = read_variants(vcf, region=region, samples=_samples(samples), genotypes=False)
+    panel = read_variants(vcf, region=region, samples=_samples(samples), genotypes=calls)
     update, close = _progress()
     context = nullcontext(None) if local else dask_client(scheduler, n_workers=workers)
     try:
@@ -109,7 +110,7 @@ def score(vcf, store, model_path, output, region, samples, alias_file, block_siz
             ds = score_variants(panel, genome, model_path, output, gff=genes, tiles=tiles, alias_file=alias_file,
                                 strict=strict, attribution=attribution, motifs=motifs, motif_pvalue=motif_pvalue,
                                 client=client, block_size=block_size, batch_size=batch_size, device=device, gpu=gpu,
-                                on_progress=update)
+                                calls=calls, on_progress=update)
     finally:
         close()
     if tsv:

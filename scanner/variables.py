@@ -128,6 +128,7 @@ _VARIABLES += [
     Variable("variant_allele_status", ("variants", "alt_alleles"), "U", "ok, ref_mismatch, symbolic, missing_contig, same_as_ref, outside_windows ('' : no such ALT)."),
     Variable("variant_position", ("variants",), "i", "1-based position of the variant's first REF base, as in the VCF."),
     Variable("variant_index", ("variants",), "i", "Index of the record among all records of the source VCF / VCF Zarr."),
+    Variable("call_difference", ("variants", "samples", "targets"), "f", "Sum over the call's alleles of their ALT - REF difference (REF and unscored alleles add 0; NaN where an allele is missing)."),
     Variable("haplotype_prediction", ("samples", "ploidy", "genes", "targets"), "f", "Prediction of the gene's window with all the haplotype's alleles applied (NaN: no haplotype)."),
     Variable("haplotype_index", ("samples", "ploidy", "genes"), "i", "Which distinct window of the gene the haplotype has (0: the reference; -1: none)."),
     Variable("gene_distinct_haplotypes", ("genes",), "i", "Distinct windows among the panel's haplotypes of the gene."),

@@ -369,6 +369,15 @@ def test_scores_equal_predicting_the_consensus_windows(tmp_path, demo_genome, sm
     np.testing.assert_allclose(ds.effect_alt_prediction.values[spaced], _predict(gene_model, cut), rtol=1e-5)
     np.testing.assert_allclose(ds.effect_difference.values, ds.effect_alt_prediction.values - ds.effect_ref_prediction.values)
     assert np.isfinite(ds.effect_contribution_change.values).all()
+    # the REF contribution of an SNV is gradient x input at its slot, computed here directly
+    from scanner.attribution.gradients import gradient_x_input
+
+    lengths = np.char.str_len(ds.variant_allele.values[ds.effect_variant.values])
+    snv = np.flatnonzero((lengths[:, 0] == 1) & (lengths[:, 1] == 1))[:10]
+    assert snv.size
+    direct = gradient_x_input(load_model(gene_model).module, reference[ds.effect_window.values[snv]]).actual.sum(axis=2)
+    np.testing.assert_allclose(ds.effect_ref_contribution.values[snv], direct[np.arange(snv.size), ds.effect_ref_slot.values[snv]],
+                               rtol=1e-4, atol=1e-7)
     # per variant: the window of largest |difference|, and every allele accounted for
     v, a = ds.effect_variant.values, ds.effect_allele.values - 1
     for variant in np.unique(v):
@@ -487,7 +496,7 @@ def test_cli_score_and_export(tmp_path, demo_store, small_gff, panel, gene_model
     out = tmp_path / "effects.zarr"
     result = runner.invoke(main, ["variants", "score", str(vcf_gz), "--genome", str(demo_store), "--model", str(gene_model),
                                   "--genes", str(small_gff), "-o", str(out), "--local", "--tsv", str(tmp_path / "e.tsv"),
-                                  "--block-size", "16", "--batch-size", "16"])
+                                  "--block-size", "16", "--batch-size", "16", "--calls"])
     assert result.exit_code == 0, result.output
     assert "36 variants, 36 scorable ALT alleles" in result.output
     result = runner.invoke(main, ["variants", "export", str(out), "--vcf", str(tmp_path / "scored.vcf.gz")])
@@ -500,6 +509,12 @@ def test_cli_score_and_export(tmp_path, demo_store, small_gff, panel, gene_model
         _, got_status, got = line.split("\t")
         assert got_status == status
         assert (got == ".") if np.isnan(diff) else float(got) == pytest.approx(diff, rel=1e-5, abs=1e-9)
+    # per-sample: s1 carries the spaced alleles on one haplotype, s2 on both and the others on one
+    genotype = read_variants(vcf_gz).call_genotype.values
+    difference = np.nan_to_num(ds.variant_difference.values[:, 0, 0])
+    expected = (genotype == 1).sum(axis=2) * difference[:, None]
+    np.testing.assert_allclose(ds.call_difference.values[:, :, 0], expected, rtol=1e-6, atol=1e-9)
+    assert (np.abs(ds.call_difference.values[:, 1, 0]) >= np.abs(ds.call_difference.values[:, 0, 0])).all()
     table = (tmp_path / "e.tsv").read_text().splitlines()
     assert len(table) == 1 + ds.sizes["variants"] and table[0].startswith("contig\tposition\tid\tref\talt\tstatus")
     result = runner.invoke(main, ["variants", "score", str(vcf_gz), "--genome", str(demo_store), "--model", str(gene_model),

@@ -98,7 +98,7 @@ def score_variants(variants: xr.Dataset, genome, model_path: str | os.PathLike, 
                    gff=None, tiles: bool = False, alias_file=None, strict: bool = False, attribution: str | None = None,
                    motifs=None, motif_pvalue: float = 1e-4, motif_background="uniform", client=None,
                    block_size: int = 256, batch_size: int = 128, device: str = "auto", gpu: bool = False,
-                   keep_work: bool = False, on_progress=None) -> xr.Dataset:
+                   keep_work: bool = False, calls: bool = False, on_progress=None) -> xr.Dataset:
     """Score every ALT allele of ``variants`` with the model; write the effects to ``output``.
 
     Parameters
@@ -129,6 +129,11 @@ def score_variants(variants: xr.Dataset, genome, model_path: str | os.PathLike, 
         As in :func:`scanner.inference.run.run_windows`.
     keep_work : bool
         Keep the REF/ALT runs beside the output (``.NAME.work``) after success.
+    calls : bool
+        Also ``call_difference`` (variants, samples, targets): for each sample's
+        call, the sum of the differences of the ALT alleles it carries (a
+        dosage-weighted effect; NaN where an allele of the call is missing).
+        Needs the genotypes.
     on_progress : callable, optional
         ``on_progress(stage, done, total)``.
 
@@ -198,6 +203,8 @@ def score_variants(variants: xr.Dataset, genome, model_path: str | os.PathLike, 
         data["effect_contribution_change"] = ("effects", data["effect_alt_contribution"][1] - data["effect_ref_contribution"][1])
     ds = xr.Dataset(data)
     ds = ds.merge(_per_variant(variants, alleles, status, ds))
+    if calls:
+        ds["call_difference"] = _call_scores(variants, ds.variant_difference.values)
     ds = ds.merge(_source_variables(variants))
     ds = ds.assign(target_id=("targets", np.array(card.targets, dtype=str)))
     if "window_gene_id" in windows:
@@ -249,6 +256,21 @@ def _per_variant(variants: xr.Dataset, alleles: AlleleTable, status: np.ndarray,
     data["variant_windows_scored"] = (("variants", "alt_alleles"), windows)
     data["variant_allele_status"] = (("variants", "alt_alleles"), status_array)
     return xr.Dataset(data)
+
+
+def _call_scores(variants: xr.Dataset, per_allele: np.ndarray) -> xr.DataArray:
+    """Sum over each call's alleles of the per-ALT score (REF adds 0; unscored ALTs add 0)."""
+    if "call_genotype" not in variants:
+        raise ValueError("per-sample scores need the genotypes; read the variants with genotypes=True")
+    genotype = variants.call_genotype.values.astype(np.int64)  # (variants, samples, ploidy)
+    scores = np.nan_to_num(per_allele, nan=0.0)  # (variants, alt_alleles, targets)
+    padded = np.concatenate([np.zeros((scores.shape[0], 1, scores.shape[2])), scores], axis=1)
+    index = np.clip(genotype, 0, padded.shape[1] - 1)
+    rows = np.arange(genotype.shape[0])[:, None, None]
+    total = padded[rows, index].sum(axis=2)  # (variants, samples, targets)
+    missing = (genotype == -1).any(axis=2)
+    total[missing] = np.nan
+    return xr.DataArray(total.astype(np.float32), dims=("variants", "samples", "targets"))
 
 
 def _source_variables(variants: xr.Dataset) -> xr.Dataset:
