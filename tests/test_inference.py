@@ -89,6 +89,35 @@ def test_deeplift_run_resumes_after_a_crash(tmp_path, demo_genome, promoters, pr
     assert not np.array_equal(other.window_hypothetical.values, whole.window_hypothetical.values)
 
 
+def test_a_finished_run_is_reused_and_codes_feed_the_windows(tmp_path, demo_genome, promoters, promoter_model, monkeypatch):
+    import zarr
+
+    import scanner.inference.run as run_module
+
+    windows = promoters.isel(windows=slice(0, 8))
+    first = run_windows(demo_genome, windows, promoter_model, tmp_path / "run.zarr", block_size=4, batch_size=4)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished run was computed again")
+
+    monkeypatch.setattr(run_module, "run_block", refuse)
+    again = run_windows(demo_genome, windows, promoter_model, tmp_path / "run.zarr", block_size=4, batch_size=4)
+    assert np.array_equal(again.window_prediction.values, first.window_prediction.values)
+    monkeypatch.undo()
+    # windows fed from ready-made codes: the same codes give the same predictions, changed codes do not
+    codes = first.window_sequence.values.copy()
+    zarr.create_array(tmp_path / "codes.zarr", shape=codes.shape, chunks=(4, codes.shape[1]), dtype="uint8")[:] = codes
+    same = run_windows(demo_genome, windows, promoter_model, tmp_path / "same.zarr", codes=tmp_path / "codes.zarr",
+                       block_size=4, batch_size=4)
+    assert np.array_equal(same.window_prediction.values, first.window_prediction.values)
+    codes[:, 700:720] = 0
+    zarr.open_array(tmp_path / "codes.zarr", mode="r+")[:] = codes
+    changed = run_windows(demo_genome, windows, promoter_model, tmp_path / "same.zarr", codes=tmp_path / "codes.zarr",
+                          block_size=4, batch_size=4)
+    assert not np.array_equal(changed.window_prediction.values, first.window_prediction.values)
+    assert np.array_equal(changed.window_sequence.values, codes)
+
+
 def test_model_and_windows_must_agree(tmp_path, demo_genome, demo_gff, promoter_model):
     deepcre_windows = gene_windows(demo_genome, demo_gff, layout="deepcre").isel(windows=slice(0, 4))
     with pytest.raises(ValueError, match="expects 1500-base windows with alphabet ACGT, but the windows are 3020 bases"):
