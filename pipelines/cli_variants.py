@@ -139,7 +139,8 @@ def haplotypes(vcf, store, model_path, output, region, samples, alias_file, bloc
                                        on_progress=update)
     finally:
         close()
-    click.echo(f"{ds.sizes['samples']:,} samples x {ds.sizes['ploidy']} haplotypes x {ds.sizes['genes']:,} genes: "
+    n = ds.sizes["samples"]
+    click.echo(f"{n:,} sample{'s' if n != 1 else ''} x {ds.sizes['ploidy']} haplotypes x {ds.sizes['genes']:,} genes: "
                f"{ds.attrs['distinct_windows']:,} distinct windows predicted (reference included) into {output}")
 
 

@@ -520,3 +520,23 @@ def test_cli_score_and_export(tmp_path, demo_store, small_gff, panel, gene_model
     result = runner.invoke(main, ["variants", "score", str(vcf_gz), "--genome", str(demo_store), "--model", str(gene_model),
                                   "--tiles", "-o", str(tmp_path / "t.zarr"), "--local"])
     assert result.exit_code == 1 and "trained on 'deepcre' windows" in result.output
+
+
+def test_cli_haplotypes(tmp_path, demo_store, small_gff, panel, gene_model):
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    out = tmp_path / "panel.zarr"
+    result = CliRunner().invoke(main, ["variants", "haplotypes", str(panel["path"]), "--genome", str(demo_store),
+                                       "--model", str(gene_model), "--genes", str(small_gff), "-o", str(out), "--local",
+                                       "--samples", "s2", "--block-size", "16", "--batch-size", "16"])
+    assert result.exit_code == 0, result.output
+    assert "1 sample x 2 haplotypes" in result.output and "distinct windows predicted" in result.output
+    ds = xr.open_zarr(out, consolidated=False)
+    assert ds.sample_id.values.tolist() == ["s2"] and ds.haplotype_prediction.shape[:2] == (1, 2)
+    assert not (tmp_path / ".panel.zarr.work").exists()
+    result = CliRunner().invoke(main, ["variants", "haplotypes", str(panel["path"]), "--genome", str(demo_store),
+                                       "--model", str(gene_model), "--genes", str(small_gff), "-o", str(out), "--local",
+                                       "--region", "chr9:1-10"])
+    assert result.exit_code == 1 and "needs an index" in result.output
