@@ -28,20 +28,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timed(func):
-    began = time.perf_counter()
-    result = func()
-    return time.perf_counter() - began, result
 
 
 def main() -> None:

@@ -336,67 +336,25 @@ def motifs_compare(query, databases, distance, threshold, evalue, single_strand,
         click.echo(table.to_csv(sep="\t", index=False, float_format="%g"), nl=False)
 
 
-def _add_model_commands() -> None:
-    from .cli_models import evaluate, model, train
-
-    main.add_command(train)
-    main.add_command(model)
-    main.add_command(evaluate)
-
-
-_add_model_commands()
-
-
-def _add_inference_commands() -> None:
-    from .cli_inference import attribute, predict
-
-    main.add_command(predict)
-    main.add_command(attribute)
+#: Commands defined in modules of their own: module -> the command objects it holds.
+_COMMAND_MODULES = {
+    "cli_models": ("train", "model", "evaluate"),
+    "cli_inference": ("predict", "attribute"),
+    "cli_seqlets": ("seqlets",),
+    "cli_annotate": ("annotate",),
+    "cli_discover": ("discover",),
+    "cli_plot": ("plot",),
+    "cli_variants": ("variants",),
+}
 
 
-_add_inference_commands()
+def _add_commands() -> None:
+    from importlib import import_module
+
+    for module_name, names in _COMMAND_MODULES.items():
+        module = import_module(f"{__package__}.{module_name}")
+        for name in names:
+            main.add_command(getattr(module, name))
 
 
-def _add_seqlet_commands() -> None:
-    from .cli_seqlets import seqlets
-
-    main.add_command(seqlets)
-
-
-_add_seqlet_commands()
-
-
-def _add_annotate_command() -> None:
-    from .cli_annotate import annotate
-
-    main.add_command(annotate)
-
-
-_add_annotate_command()
-
-
-def _add_discover_command() -> None:
-    from .cli_discover import discover
-
-    main.add_command(discover)
-
-
-_add_discover_command()
-
-
-def _add_plot_commands() -> None:
-    from .cli_plot import plot
-
-    main.add_command(plot)
-
-
-_add_plot_commands()
-
-
-def _add_variant_commands() -> None:
-    from .cli_variants import variants
-
-    main.add_command(variants)
-
-
-_add_variant_commands()
+_add_commands()

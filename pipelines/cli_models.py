@@ -258,7 +258,6 @@ def evaluate(model_path, store, gff, expression, value_column, positives, seed, 
     import pandas as pd
     import torch
 
-    from scanner.genome.store import open_genome
     from scanner.models.labels import read_expression
     from scanner.models.model_file import load_model
     from scanner.models.recipes import evaluate as evaluate_model, expression_set, region_set

@@ -6,7 +6,7 @@ that ``import scanner`` stays fast.
 
 from __future__ import annotations
 
-from importlib import import_module
+from ._exports import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -27,8 +27,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'scanner' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from scanner.inference.run import actual_contributions, open_run, open_tracks, run_windows
+from scanner.inference.run import actual_contributions, open_tracks, run_windows
 from scanner.models.card import ModelCard
 from scanner.models.model_file import save_model, write_user_card
 from scanner.tiling.genes import gene_windows

@@ -1,4 +1,3 @@
-import gzip
 import logging
 
 import numpy as np

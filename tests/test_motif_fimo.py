@@ -1,6 +1,5 @@
 """Agreement with the MEME suite's FIMO (through pymemesuite) on real sequence."""
 
-import numpy as np
 import pytest
 
 from scanner.genome.alphabet import decode

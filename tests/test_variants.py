@@ -299,7 +299,7 @@ def test_allele_checks_are_counted_and_strict_mode_names_the_record(tmp_path, de
     path = _write_vcf(tmp_path / "checks.vcf", contig, records)
     lines = path.read_text().splitlines()
     lines.insert(3, "##contig=<ID=chrX,length=1000>")
-    lines.append(f"chrX\t10\t.\tA\tC\t.\tPASS\t.\tGT\t0|1\t0|0")
+    lines.append("chrX\t10\t.\tA\tC\t.\tPASS\t.\tGT\t0|1\t0|0")
     path.write_text("\n".join(lines) + "\n")
     variants = read_variants(path)
     table = allele_table(variants, demo_genome)

@@ -23,6 +23,7 @@ from torch import nn
 from ..genome.alphabet import BASE_BITS
 from .audit import ELEMENTWISE
 from .deeplift import Attributions, _one_hot
+from .ism import ism_attributions
 
 
 def _layers(model: nn.Module) -> list[nn.Module] | None:
@@ -99,9 +100,7 @@ def fast_ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size
                            device=device, fixed=None if fixed is None else fixed[::-1].copy())
         # a mutation to base b at p is the mutation to the complement of b at L-1-p of the reverse strand
         delta = ((forward.hypothetical + reverse.hypothetical[:, ::-1, ::-1]) / 2).astype(np.float32)
-        unknown = ((codes & BASE_BITS) >= 4)[:, :, None]
-        return Attributions(delta, np.where(unknown, delta, 0.0).astype(np.float32),
-                            (forward.output + reverse.output) / 2, forward.reference_output, forward.completeness)
+        return ism_attributions(delta, codes & BASE_BITS, (forward.output + reverse.output) / 2)
     device = torch.device(device)
     model = model.to(device=device, dtype=dtype).eval()
     n, length = codes.shape
@@ -132,9 +131,7 @@ def fast_ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size
                 out = model.head(model.flatten(trunk))[:, target]
                 delta[w, positions[begin : begin + batch_size], bases[begin : begin + batch_size]] = (
                     out - reference_out).float().cpu().numpy()
-    nan = np.full(n, np.nan)
-    actual = np.where((base >= 4)[:, :, None], delta, 0.0).astype(np.float32)
-    return Attributions(delta, actual, output, nan, nan)
+    return ism_attributions(delta, base, output)
 
 
 def _apply_full(layer, x: torch.Tensor) -> torch.Tensor:

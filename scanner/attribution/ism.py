@@ -77,6 +77,11 @@ def ism(model: nn.Module, codes: np.ndarray, *, target: int = 0, batch_size: int
                 delta[w, positions[begin : begin + batch_size], bases[begin : begin + batch_size]] = (
                     forward(mutants) - reference
                 ).float().cpu().numpy()
-    nan = np.full(n, np.nan)
+    return ism_attributions(delta, base, output)
+
+
+def ism_attributions(delta: np.ndarray, base: np.ndarray, output: np.ndarray) -> Attributions:
+    """Package ISM deltas (n, L, 4): ``actual`` is the delta at N positions only."""
+    nan = np.full(len(output), np.nan)
     actual = np.where((base >= N)[:, :, None], delta, 0.0).astype(np.float32)
     return Attributions(delta, actual, output, nan, nan)

@@ -29,6 +29,14 @@ def information_matrix(probabilities: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(probabilities * information[:, None], columns=list("ACGT"))
 
 
+def _save(plt, figure, axis, path, title: str) -> Path:
+    axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return Path(path)
+
+
 def motif_logo(probabilities: np.ndarray, path: str | os.PathLike, title: str = "") -> Path:
     """Write a motif logo (bits) of a ``(width, 4)`` PFM to PNG or SVG (by the file's suffix)."""
     import logomaker
@@ -37,11 +45,7 @@ def motif_logo(probabilities: np.ndarray, path: str | os.PathLike, title: str = 
     logomaker.Logo(information_matrix(np.asarray(probabilities, dtype=np.float64)), ax=axis)
     axis.set_ylim(0, 2)
     axis.set_ylabel("bits")
-    axis.set_title(title, fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return Path(path)
+    return _save(plt, figure, axis, path, title)
 
 
 def contribution_logo(values: np.ndarray, path: str | os.PathLike, *, start: int = 0, title: str = "") -> Path:
@@ -53,11 +57,7 @@ def contribution_logo(values: np.ndarray, path: str | os.PathLike, *, start: int
     logomaker.Logo(frame, ax=axis)
     axis.axhline(0, color="grey", linewidth=0.5)
     axis.set_ylabel("contribution")
-    axis.set_title(title, fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return Path(path)
+    return _save(plt, figure, axis, path, title)
 
 
 def region_contributions(run, contig: str, start: int, end: int, *, hypothetical: bool = False) -> np.ndarray:

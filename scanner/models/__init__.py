@@ -7,7 +7,7 @@ the recipes in :mod:`scanner.models.recipes` train models from a genome store.
 
 from __future__ import annotations
 
-from importlib import import_module
+from .._exports import lazy_getattr
 
 _EXPORTS = {
     "ARCHITECTURES": "scanner.models.architectures",
@@ -29,8 +29,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'scanner.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

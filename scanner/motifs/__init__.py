@@ -6,7 +6,7 @@ numba scanning of genomes, exports.
 
 from __future__ import annotations
 
-from importlib import import_module
+from .._exports import lazy_getattr
 
 _EXPORTS = {
     "Motif": "scanner.motifs.motif",
@@ -23,8 +23,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'scanner.motifs' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import import_module
+from .._exports import lazy_getattr
 
 _EXPORTS = {
     "read_variants": "scanner.variants.vcf",
@@ -19,8 +19,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'scanner.variants' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -176,12 +176,11 @@ def edited_window(span: np.ndarray, span_start: int, start: np.ndarray, ref_leng
     return out[0], mark[0] == _ALLELE_MARK
 
 
-def span_for(seg_start: np.ndarray, seg_end: np.ndarray, start: np.ndarray, ref_length: np.ndarray, alt_length: np.ndarray,
-             length: int) -> tuple[int, int]:
+def span_for(seg_start: np.ndarray, seg_end: np.ndarray, length: int, edited: int) -> tuple[int, int]:
     """A genome span wide enough for :func:`edited_window`: the window's genome span
-    widened by the window length and by every base the edits insert or delete."""
+    widened by the window length and by ``edited``, at least the bases the edits
+    replace plus those they insert or delete."""
     used = seg_end > seg_start
     lo = int(seg_start[used].min()) if used.any() else 0
     hi = int(seg_end[used].max()) if used.any() else 0
-    pad = length + int(np.abs(alt_length - ref_length).sum()) + int(ref_length.sum())
-    return lo - pad, hi + pad
+    return lo - length - edited, hi + length + edited

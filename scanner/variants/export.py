@@ -87,10 +87,8 @@ def to_vcf(effects: xr.Dataset, source: str | os.PathLike, path: str | os.PathLi
     ds = effects[[n for n in effects.data_vars if n.startswith("variant_") or n in ("contig_id", "target_id")]].load()
     targets = [_target_key(t) for t in ds.target_id.values.astype(str)]
     vcf = VCF(str(source), lazy=True)
-    header = vcf.raw_header
-    for line in ("GT",):
-        if f"##FORMAT=<ID={line}," not in header and vcf.samples:
-            vcf.add_format_to_header({"ID": "GT", "Number": "1", "Type": "String", "Description": "Genotype"})
+    if vcf.samples and "##FORMAT=<ID=GT," not in vcf.raw_header:  # htslib refuses to write undeclared tags
+        vcf.add_format_to_header({"ID": "GT", "Number": "1", "Type": "String", "Description": "Genotype"})
     fields = [("CS_STATUS", "String", "cre-scanner: allele status (ok, ref_mismatch, symbolic, missing_contig, same_as_ref, outside_windows)"),
               ("CS_WINDOWS", "Integer", "cre-scanner: windows the allele was scored in")]
     for t, target in zip(targets, ds.target_id.values.astype(str)):

@@ -122,8 +122,7 @@ def gene_haplotypes(genome, windows: xr.Dataset, variants: xr.Dataset, alleles: 
         sites = np.unique(alleles.variant[effects.allele[order[bounds[w] : bounds[w + 1]]]])
         seg = (seg_start[w], seg_end[w], seg_offset[w], anchors[w])
         # the widest span any haplotype of this window may need
-        lo, hi = span_for(seg[0], seg[1], np.zeros(1, np.int64), np.array([longest * max(sites.size, 1)]),
-                          np.array([longest * max(sites.size, 1)]), length)
+        lo, hi = span_for(seg[0], seg[1], length, 2 * longest * max(sites.size, 1))
         span = reader.fetch(int(contig[w]), lo, hi)
         none = np.zeros(0, np.int64)
         reference, _ = edited_window(span, lo, none, none, [], *seg, bool(minus[w]), length, masked)
@@ -212,10 +211,11 @@ def haplotype_predictions(variants: xr.Dataset, genome, model_path: str | os.Pat
     index = np.full((n_samples, ploidy, n_genes), -1, np.int32)
     first_row = np.zeros(n_genes, np.int64)
     distinct = np.zeros(n_genes, np.int32)
-    source_window, buffer, written, dropped = [], [], 0, 0
+    source_window, buffer, buffered, written, dropped = [], [], 0, 0, 0
     for gene in gene_haplotypes(genome, windows, variants, alleles):
-        first_row[gene.window] = written + sum(b.shape[0] for b in buffer)
+        first_row[gene.window] = written + buffered
         buffer.append(gene.codes)
+        buffered += gene.codes.shape[0]
         source_window += [gene.window] * gene.codes.shape[0]
         index[:, :, gene.window] = gene.index
         used = np.unique(gene.index[gene.index >= 0])
@@ -223,9 +223,9 @@ def haplotype_predictions(variants: xr.Dataset, genome, model_path: str | os.Pat
         dropped += gene.dropped_overlaps
         if on_progress and gene.window % 100 == 0:
             on_progress("haplotype windows", gene.window + 1, n_genes)
-        if sum(b.shape[0] for b in buffer) >= 16 * block:
+        if buffered >= 16 * block:
             written = _append(array, buffer, written)
-            buffer = []
+            buffer, buffered = [], 0
     written = _append(array, buffer, written)
     if on_progress:
         on_progress("haplotype windows", n_genes, n_genes)

@@ -28,7 +28,7 @@ import xarray as xr
 
 from ..storage import replace_directory
 from ..variables import annotate
-from .alleles import STATUSES, AlleleTable, allele_table
+from .alleles import AlleleTable, allele_table
 from .variant_windows import Effects, allele_windows, centred_windows, gene_effects, window_anchors
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,9 @@ def _log2_ratio(alt: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.where((alt > 0) & (ref > 0), ratio, np.nan)
 
 
-def _effect_windows(genome, variants, alleles: AlleleTable, card, *, gff, tiles: bool, alias_file) -> tuple[xr.Dataset, Effects]:
+def _effect_windows(genome, alleles: AlleleTable, card, *, gff, tiles: bool, alias_file) -> tuple[xr.Dataset, Effects]:
     if tiles:
-        return centred_windows(genome, variants, alleles, card.input_length)
+        return centred_windows(genome, alleles, card.input_length)
     if gff is None:
         raise ValueError("gene mode needs the annotation (gff); or score windows centred on variants (tiles=True)")
     from ..tiling.genes import gene_windows_for_layout
@@ -148,7 +148,7 @@ def score_variants(variants: xr.Dataset, genome, model_path: str | os.PathLike, 
     output = Path(output)
     card = read_card(model_path)
     alleles = allele_table(variants, genome, alias_file=alias_file, strict=strict)
-    windows, effects = _effect_windows(genome, variants, alleles, card, gff=gff, tiles=tiles, alias_file=alias_file)
+    windows, effects = _effect_windows(genome, alleles, card, gff=gff, tiles=tiles, alias_file=alias_file)
     card.check_windows(int(windows.attrs["window_length"]), windows.attrs.get("layout"), where=str(model_path))
     scored = np.zeros(alleles.status.size, bool)
     scored[effects.allele] = True
@@ -198,9 +198,10 @@ def score_variants(variants: xr.Dataset, genome, model_path: str | os.PathLike, 
     if attribution and effects.allele.size:
         ref_contrib = actual_contributions(ref_run).values[effect_window]
         alt_contrib = actual_contributions(alt_run).values
-        data["effect_ref_contribution"] = ("effects", _slot_sums(ref_contrib, ref_slots))
-        data["effect_alt_contribution"] = ("effects", _slot_sums(alt_contrib, alt_slots))
-        data["effect_contribution_change"] = ("effects", data["effect_alt_contribution"][1] - data["effect_ref_contribution"][1])
+        ref_sum, alt_sum = _slot_sums(ref_contrib, ref_slots), _slot_sums(alt_contrib, alt_slots)
+        data["effect_ref_contribution"] = ("effects", ref_sum)
+        data["effect_alt_contribution"] = ("effects", alt_sum)
+        data["effect_contribution_change"] = ("effects", alt_sum - ref_sum)
     ds = xr.Dataset(data)
     ds = ds.merge(_per_variant(variants, alleles, status, ds))
     if calls:
@@ -292,5 +293,3 @@ def _write(ds: xr.Dataset, output: Path) -> None:
         ds.to_zarr(partial, mode="w", zarr_format=3, consolidated=False)
     replace_directory(partial, output)
 
-
-STATUS_VALUES = STATUSES + ("outside_windows",)

@@ -83,7 +83,7 @@ def _search(key_contig, key_start, contig, position):
     return out
 
 
-def centred_windows(genome, variants: xr.Dataset, alleles: AlleleTable, length: int) -> tuple[xr.Dataset, Effects]:
+def centred_windows(genome, alleles: AlleleTable, length: int) -> tuple[xr.Dataset, Effects]:
     """One window per variant site with a scorable allele, centred on its first REF base.
 
     The REF base sits at window position ``length // 2``; windows are on '+'
@@ -188,10 +188,8 @@ def allele_windows(genome, windows: xr.Dataset, anchors: np.ndarray, alleles: Al
     n = rows.size
     out = AlleleWindows(ref=np.empty((n, length), np.uint8), alt=np.empty((n, length), np.uint8),
                         ref_slots=np.full((n, 2), -1, np.int64), alt_slots=np.full((n, 2), -1, np.int64))
-    alt_lengths = np.array([len(alleles.alt_codes[a]) for a in effects.allele[rows]], dtype=np.int64)
-    ref_lengths = alleles.ref_length[effects.allele[rows]]
     # one span per window, wide enough for the longest allele of these rows
-    widest = (np.array([0]), np.array([int(ref_lengths.max(initial=1))]), np.array([int(alt_lengths.max(initial=1))]))
+    edited = max(int(alleles.ref_length[a]) + len(alleles.alt_codes[a]) for a in effects.allele[rows]) if rows.size else 0
     order = np.argsort(effects.window[rows], kind="stable")
     current, span, lo = -1, None, 0
     reader = SpanReader(genome)
@@ -199,7 +197,7 @@ def allele_windows(genome, windows: xr.Dataset, anchors: np.ndarray, alleles: Al
         a, w = int(effects.allele[rows[i]]), int(effects.window[rows[i]])
         seg = (seg_start_all[w], seg_end_all[w], seg_offset_all[w], anchors[w])
         if w != current:
-            lo, hi = span_for(seg[0], seg[1], widest[0], widest[1], widest[2], length)
+            lo, hi = span_for(seg[0], seg[1], length, edited)
             span = reader.fetch(int(w_contig[w]), lo, hi)
             current = w
         start = alleles.start[a : a + 1]
