@@ -88,6 +88,44 @@ def test_deeplift_shap_equals_tangermeme_and_is_complete(name, dtype):
     assert np.all(ours.actual[0, 10:14] == 0)  # N positions contribute nothing
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_deeplift_float32_agrees_with_float64(name):
+    """Rounding in float32 must stay rounding. A max-pool input that is equal in a
+    window and its reference (equal local sequence, the N run) has to come out
+    bitwise equal, which one forward pass for both guarantees and two batches of
+    different sizes do not; softmax secants must not cancel."""
+    torch.manual_seed(0)
+    model = MODELS[name]().eval()
+    length = 120 if name == "small_cnn" else model.input_length
+    codes, references = inputs(length)
+    single = deeplift_shap(model, codes, references, dtype=torch.float32, batch_size=5)
+    double = deeplift_shap(model, codes, references, dtype=torch.float64, batch_size=5)
+    assert np.corrcoef(single.hypothetical.ravel(), double.hypothetical.ravel())[0, 1] > 0.99999
+    assert np.all(single.completeness <= 1e-4), single.completeness
+
+
+def test_softmax_rule_is_well_conditioned_in_float32():
+    from scanner.attribution import rules
+
+    torch.manual_seed(0)
+    module = nn.Softmax(dim=-1)
+    steps = torch.tensor([0, 1e-9, 1e-7, 1e-6, 3e-6, 1e-5, 1e-4, 1e-3, 0.1, 0.9, 1.1, 3, 30], dtype=torch.float64)
+    x = 3 * torch.randn(200, len(steps), dtype=torch.float64)
+    x_ref = x + steps * torch.randn(200, len(steps), dtype=torch.float64)
+    upstream = torch.randn(200, len(steps), dtype=torch.float64)
+
+    def multipliers(dtype):
+        stacked = torch.cat([x, x_ref]).to(dtype)
+        grad = torch.cat([upstream, torch.zeros_like(upstream)]).to(dtype)
+        return rules.softmax(module, (stacked,), module(stacked), (torch.zeros_like(grad),), (grad,))[0][:200], stacked
+
+    double, stacked = multipliers(torch.float64)
+    y = module(stacked)
+    assert torch.allclose((double * (x - x_ref)).sum(-1), (upstream * (y[:200] - y[200:])).sum(-1), rtol=1e-9, atol=1e-12)
+    single, _ = multipliers(torch.float32)
+    assert ((single.double() - double).norm() / double.norm()).item() < 1e-5
+
+
 def test_argminn_and_regioncnn_are_complete():
     for model in (build_model("argminn", input_length=150), build_model("regioncnn", input_length=150)):
         torch.manual_seed(0)

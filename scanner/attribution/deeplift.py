@@ -45,6 +45,12 @@ class _Activations:
         self.windows = 0
         self.references = 0
 
+    def split(self, joint: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The observed rows and the references' rows of the joint pass."""
+        if joint.shape[0] != (self.references + 1) * self.windows:
+            return joint, joint  # a constant shared by the batch
+        return joint[: self.windows], joint[self.windows :]
+
     def stack(self, observed: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """The observed rows on top of the current reference's rows."""
         if reference.shape[0] == 1 and self.references * self.windows > 1:
@@ -61,9 +67,13 @@ def _with_zeros(t):
 def deeplift_hooks(model: nn.Module, activations: _Activations):
     """Attach the rules to every rule module of ``model`` for the duration.
 
-    The observed windows run forward first (with gradients), then all their
-    references at once. Elementwise and max-pool modules turn the two into
-    per-reference multipliers right away (:func:`rules.prepare_elementwise`,
+    The observed windows run forward first (with gradients, for the graph only),
+    then once more together with all their references (without), and the rules
+    read the activations of that joint pass: where a window and a reference have
+    equal inputs to a module, one pass gives bitwise equal activations, which two
+    batches of different sizes do not in float32 (the max-pool rule tells an
+    unmoved input by an exact zero change). Elementwise and max-pool modules turn
+    the two into per-reference multipliers right away (:func:`rules.prepare_elementwise`,
     :func:`rules.prepare_maxpool`); the other rules keep the activations and stack
     the observed ones with the current reference's in the backward pass.
     """
@@ -77,17 +87,18 @@ def deeplift_hooks(model: nn.Module, activations: _Activations):
         prepared_kind = "elementwise" if rule is rules.elementwise else "maxpool" if rule is rules.maxpool else None
 
         def keep(mod, inputs, output, key=id(module), kind=prepared_kind):
-            kept = (tuple(i.detach() for i in inputs), output.detach())
             if activations.phase == "observed":
-                activations.observed[key] = kept
-                return
+                return  # the graph is all this pass is for: the rules read the joint pass
+            split = [activations.split(i.detach()) for i in inputs]
+            x_out, r_out = activations.split(output.detach())
             if kind is None:
-                activations.reference[key] = kept
+                activations.observed[key] = (tuple(x for x, _ in split), x_out)
+                activations.reference[key] = (tuple(r for _, r in split), r_out)
                 return
-            (x_in,), x_out = activations.observed[key]
+            ((x_in, r_in),) = split
             k = activations.references
-            ref_in = kept[0][0].reshape(k, *x_in.shape)
-            ref_out = kept[1].reshape(k, *x_out.shape)
+            ref_in = r_in.reshape(k, *x_in.shape)
+            ref_out = r_out.reshape(k, *x_out.shape)
             if kind == "elementwise":
                 activations.reference[key] = rules.prepare_elementwise(x_in, x_out, ref_in, ref_out)
             else:
@@ -152,8 +163,9 @@ def _one_hot(codes: np.ndarray, dtype, device) -> torch.Tensor:
 def deeplift_multipliers(model: nn.Module, x: torch.Tensor, references: torch.Tensor, target: int):
     """Multipliers of ``target`` at the input, for each window against each of its references.
 
-    The windows run forward once (with gradients), then the references once
-    (without); then one backward pass per reference reuses the windows' graph.
+    The windows run forward once (with gradients), then once more with the
+    references (without); then one backward pass per reference reuses the
+    windows' graph.
 
     Parameters
     ----------
@@ -181,7 +193,8 @@ def deeplift_multipliers(model: nn.Module, x: torch.Tensor, references: torch.Te
         out = model(x)[:, target]
         activations.phase = "reference"
         with torch.no_grad():
-            reference_out = model(references.reshape(k * n, *references.shape[2:]))[:, target].reshape(k, n)
+            joint = torch.cat([x.detach(), references.reshape(k * n, *references.shape[2:])])
+            reference_out = model(joint)[n:, target].reshape(k, n)
         for index in range(k):
             activations.index = index
             (m,) = torch.autograd.grad(out.sum(), x, retain_graph=index < k - 1)

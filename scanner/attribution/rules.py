@@ -13,7 +13,8 @@ the whole model gives attributions that sum to ``f(x) - f(x_ref)``.
   ``delta_out / delta_in``, or the gradient where the input hardly moves;
 - max-pooling: each window's change is split between the observed and the
   reference argmax positions and divided by those positions' changes;
-- softmax: the chain a = exp(x - c), s = sum(a), v = 1/s, y = a v, each step exact;
+- softmax: the chain a = exp(x - c), s = sum(a), v = 1/s, y = a v, each step exact,
+  small changes through ``expm1`` and ``log1p`` so that float32 does not cancel;
 - LayerNorm: the chain of the centred input a and v = (var + eps)^-1/2 with the
   product rule y = a v at the midpoint;
 - matrix product: the product rule, ``A B - A' B' = mean(A) dB + dA mean(B)``.
@@ -75,6 +76,18 @@ def maxpool(module, inputs, output, grad_input, grad_output):
     return (_with_zero_reference(grad),)
 
 
+def _exp_secant(d: torch.Tensor, limit: float) -> torch.Tensor:
+    """(exp(d) - 1) / d, 1 where |d| <= limit (or d is nan)."""
+    moved = d.abs() > limit
+    return torch.where(moved, torch.expm1(d) / torch.where(moved, d, 1.0), 1.0)
+
+
+def _log1p_secant(r: torch.Tensor, limit: float) -> torch.Tensor:
+    """log(1 + r) / r, 1 where |r| <= limit."""
+    moved = r.abs() > limit
+    return torch.where(moved, torch.log1p(r) / torch.where(moved, r, 1.0), 1.0)
+
+
 def softmax(module, inputs, output, grad_input, grad_output):
     dim = module.dim if module.dim >= 0 else inputs[0].ndim + module.dim
     if dim == 0:
@@ -87,20 +100,28 @@ def softmax(module, inputs, output, grad_input, grad_output):
     tiny = torch.finfo(s.dtype).tiny
     v, v_ref = s.clamp_min(tiny).reciprocal(), s_ref.clamp_min(tiny).reciprocal()
     y, y_ref = a * v, a_ref * v_ref
-    # y = exp(log y) with log y = x - c + log v: every step a one-variable secant
+    # y = exp(log y) with log y = x - c + log v: every step a one-variable secant.
+    # Differences of nearby exponentials and logarithms cancel (in float32 a change
+    # of 1e-5 keeps one digit), so small changes go through expm1 and log1p of the
+    # change itself; large ones (|change| >= 1, or infinite) divide the differences.
     limit = _threshold(x)
-    delta_x = x - x_ref
-    a_per_x = torch.where(delta_x.abs() > limit, (a - a_ref) / torch.where(delta_x == 0, 1.0, delta_x), a_ref)
-    delta_log_v = torch.log(v) - torch.log(v_ref)
+    delta_x = torch.where(x == x_ref, 0.0, x - x_ref)  # a position masked (-inf) in both has not moved
+    far_x = delta_x.abs() >= 1
+    delta_a = torch.where(far_x, a - a_ref, a_ref * torch.expm1(delta_x))
+    a_per_x = torch.where(far_x, delta_a / torch.where(far_x, delta_x, 1.0), a_ref * _exp_secant(delta_x, limit))
+    delta_s = delta_a.sum(dim=dim, keepdim=True)
+    ratio = delta_s * v_ref  # s / s' - 1
+    far_s = ratio.abs() >= 0.5
+    delta_log_v = torch.where(far_s, torch.log(v) - torch.log(v_ref), -torch.log1p(ratio))
+    # d(log v) / ds, the chain through v = 1/s in one secant
+    log_v_per_s = torch.where(far_s, delta_log_v / torch.where(far_s, delta_s, 1.0),
+                              -v_ref * _log1p_secant(ratio, limit))
     delta_log_y = delta_x + delta_log_v
-    y_per_log_y = torch.where(delta_log_y.abs() > limit,
-                              (y - y_ref) / torch.where(delta_log_y == 0, 1.0, delta_log_y), y_ref)
-    delta_v = v - v_ref
-    log_v_per_v = torch.where(delta_v.abs() > limit, delta_log_v / torch.where(delta_v == 0, 1.0, delta_v),
-                              v_ref.reciprocal())
-    v_per_s = -v * v_ref  # 1/s - 1/s' = -(s - s') / (s s')
+    far_y = delta_log_y.abs() >= 1
+    y_per_log_y = torch.where(far_y, (y - y_ref) / torch.where(far_y, delta_log_y, 1.0),
+                              y_ref * _exp_secant(delta_log_y, limit))
     through_log_y = upstream * y_per_log_y
-    grad = through_log_y + a_per_x * (through_log_y * log_v_per_v * v_per_s).sum(dim=dim, keepdim=True)
+    grad = through_log_y + a_per_x * (through_log_y * log_v_per_s).sum(dim=dim, keepdim=True)
     return (_with_zero_reference(grad),)
 
 
@@ -197,7 +218,7 @@ def prepare_maxpool(module, x_in, x_out, ref_in, ref_out):
     index_ref = _pool_indices(module, ref_in.reshape(-1, *ref_in.shape[2:])).reshape(k, *x_out.shape)
     top = torch.maximum(x_out[None], ref_out)
     delta_in = x_in[None] - ref_in
-    still = delta_in == 0
+    still = delta_in == 0  # exact: a window and its references come from one forward pass
     return {"index_x": index_x, "index_ref": index_ref, "to_x": top - ref_out, "to_ref": x_out[None] - top,
             "still": still, "inverse": 1.0 / torch.where(still, torch.ones_like(delta_in), delta_in)}
 
