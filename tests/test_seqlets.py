@@ -122,3 +122,112 @@ def test_seqlets_of_gene_and_tile_runs(tmp_path, demo_genome, demo_gff):
     run_windows(demo_genome, windows, model, tmp_path / "pred.zarr", method="predict")
     refused = CliRunner().invoke(main, ["seqlets", str(tmp_path / "pred.zarr"), "-o", str(tmp_path / "x.bed")])
     assert refused.exit_code == 1 and "predictions only" in refused.output and not (tmp_path / "x.bed").exists()
+
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=300), st.integers(1, 50))
+def test_uniform_histogram_equals_numpy(values, bins):
+    from scanner.seqlets.seqlets_numba_fns import uniform_histogram
+
+    values = np.array(values)
+    expected, edges = np.histogram(values, bins=bins)
+    counts = np.zeros(bins, np.int64)
+    uniform_histogram(values, edges, counts)
+    assert np.array_equal(counts, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(finite, st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300, 5e-324])), min_size=1, max_size=400),
+       st.data(), st.booleans())
+def test_order_statistics_equal_sorting(values, data, absolute):
+    from scanner.seqlets.seqlets_numba_fns import key_histogram, order_statistics
+
+    values = np.array(values)
+    ranks = np.array(sorted(data.draw(st.sets(st.integers(0, len(values) - 1), min_size=1))), np.int64)
+    low, high, top = key_histogram(values, absolute)
+    reference = np.sort(np.abs(values) if absolute else values)
+    assert (low, high) == (reference[0], reference[-1])
+    assert np.array_equal(order_statistics(values, top, ranks, absolute), reference[ranks])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 2000), st.sampled_from([0.0, 0.3, 0.9]))
+def test_laplace_fit_and_percentiles_equal_numpy(seed, n, ties):
+    from scanner.seqlets.tfmodisco import _absolute_percentile, _laplace_fit, _laplace_fit_numpy
+
+    rng = np.random.default_rng(seed)
+    values = rng.laplace(rng.normal(0, 0.1), rng.uniform(0.01, 1), n)
+    values[rng.random(n) < ties] = rng.choice(values[:3])  # heavy ties, as windowed sums of sparse tracks have
+    percentiles = np.array([5.0 * (x + 1) for x in range(19)])
+    try:
+        theirs = _laplace_fit_numpy(values, percentiles)
+    except ValueError:  # all on one side of the mode: both refuse
+        with pytest.raises(ValueError, match="one side"):
+            _laplace_fit(values, percentiles)
+        return
+    ours = _laplace_fit(values, percentiles)
+    assert ours[:3] == theirs[:3]
+    assert np.array_equal(ours[3], theirs[3]) and np.array_equal(ours[4], theirs[4])
+    for q in (80.0, 99.99, 0.0, 100.0):
+        assert _absolute_percentile(values, q) == np.percentile(np.abs(values), q)
+
+
+def test_subsampled_thresholds_modisco_exact_and_hashed_close():
+    """Above 1,000,000 windows modisco-lite subsamples: 'modisco' reproduces it, 'hashed' is close."""
+    modisco = pytest.importorskip("modiscolite.extract_seqlets")
+    tracks = synthetic_tracks(3, n=110, length=10_000)
+    sums = np.stack([window_sums(t, 21) for t in tracks])
+    assert sums.size > 1_000_000
+    options = dict(window_size=21, flank=10, suppress=20, target_fdr=0.2, min_passing_windows_frac=0.03,
+                   max_passing_windows_frac=0.2, weak_threshold_for_counting_sign=0.8)
+    theirs, _ = modisco.extract_seqlets(tracks.copy(), **options)
+    expected = sorted((s.example_idx, s.start) for s in theirs)
+    results = {}
+    for method in ("modisco", "hashed"):
+        thresholds = fdr_thresholds(sums.ravel(), target_fdr=0.2, min_passing=0.03, max_passing=0.2, subsample=method)
+        results[method] = sorted((i, int(s)) for i in range(len(tracks))
+                                 for s in call_track(sums[i], tracks.shape[1], thresholds, window=21, flank=10, suppress=20)[0])
+        results[method + " thresholds"] = thresholds
+    assert results["modisco"] == expected
+    hashed = results["hashed thresholds"]
+    assert abs(hashed.positive / results["modisco thresholds"].positive - 1) < 0.02
+    # the minimum passing fraction binds on these tracks: 'hashed' applies it over every window exactly
+    passing = np.count_nonzero((sums >= hashed.positive) | (sums <= hashed.negative))
+    assert abs(passing - 0.03 * sums.size) <= 2
+    overlap = len(set(results["hashed"]) & set(expected)) / len(set(results["hashed"]) | set(expected))
+    assert overlap > 0.95
+
+
+def test_hashed_subsample_is_seeded_and_sized():
+    from scanner.seqlets.tfmodisco import subsample_windows
+
+    values = np.arange(3_000_000, dtype=np.float64)
+    first, second = subsample_windows(values), subsample_windows(values)
+    assert np.array_equal(first, second)
+    assert abs(len(first) - 1_000_000) < 5_000
+    assert np.all(np.diff(first) > 0)  # a subset, in order, no repeats
+    assert abs(first.mean() / values.mean() - 1) < 0.01  # spread over the whole range
+    assert subsample_windows(values[:1000]) is not None and len(subsample_windows(values[:1000])) == 1000
+    with pytest.raises(ValueError, match="hashed"):
+        subsample_windows(values, method="random")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6), st.integers(3, 25), st.integers(0, 8), st.floats(0.0, 1.2))
+def test_rows_called_together_equal_rows_called_alone(seed, rows, window, flank, level):
+    from scanner.seqlets.tfmodisco import call_tracks
+
+    rng = np.random.default_rng(seed)
+    tracks = rng.normal(0, 0.3, (rows, 200))
+    tracks[:, rng.integers(0, 190, 4)] += rng.normal(0, 3, 4)
+    sums = window_sums(tracks, window)
+    assert np.array_equal(sums, np.stack([window_sums(t, window) for t in tracks]))
+    thresholds = Thresholds(level * window ** 0.5, -level * window ** 0.5)
+    suppress = window // 2 + flank
+    row, start, value = call_tracks(sums, 200, thresholds, window=window, flank=flank, suppress=suppress)
+    expected = [(r, int(s), float(v)) for r in range(rows)
+                for s, v in zip(*call_track(sums[r], 200, thresholds, window=window, flank=flank, suppress=suppress))]
+    assert list(zip(row.tolist(), start.tolist(), value.tolist())) == expected

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .seqlets_numba_fns import greedy_seqlets, pool_adjacent_violators, windowed_sums
+from .seqlets_numba_fns import (call_rows, count_around, count_passing, greedy_seqlets, hashed_subsample, key_histogram,
+                                order_statistics, pool_adjacent_violators, strictly_between, uniform_histogram,
+                                windowed_sums, windowed_sums_rows)
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,24 @@ class Thresholds:
 
 
 def window_sums(track: np.ndarray, window: int) -> np.ndarray:
-    """Sums of every full ``window`` of ``track`` (float64, length ``len(track) - window + 1``)."""
+    """Sums of every full ``window`` of a track, or of each row of a stack of tracks.
+
+    Parameters
+    ----------
+    track : ndarray, shape (L,) or (rows, L)
+    window : int
+
+    Returns
+    -------
+    ndarray of float64, shape (L - window + 1,) or (rows, L - window + 1)
+        Bit for bit modisco-lite's sums (differences of a float64 running sum).
+    """
     track = np.ascontiguousarray(track, dtype=np.float64)
-    out = np.empty(max(track.shape[0] - window + 1, 0))
-    windowed_sums(track, int(window), out)
+    out = np.empty(track.shape[:-1] + (max(track.shape[-1] - window + 1, 0),))
+    if track.ndim == 1:
+        windowed_sums(track, int(window), out)
+    else:
+        windowed_sums_rows(track.reshape(-1, track.shape[-1]), int(window), out.reshape(-1, out.shape[-1]))
     return out
 
 
@@ -56,19 +72,112 @@ def _mode_bin(values: np.ndarray, bins: int = 1000):
     return left, right, values[(left < values) & (values < right)]
 
 
-def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int = NULL_SEED):
-    """Values sampled from a two-sided Laplace null fitted to ``values``: (non-negative, negative)."""
-    percentiles = np.array([5.0 * (x + 1) for x in range(19)])
+def _linear_percentiles(order_statistic, count: int, percentiles: np.ndarray) -> np.ndarray:
+    """``np.percentile(side, percentiles)`` of a side of ``count`` values, given its order statistics.
+
+    ``order_statistic(ranks)`` returns the side's sorted values at the 0-based
+    ``ranks``. numpy's own index, weight and interpolation steps are used, so the
+    result has numpy's bits.
+    """
+    from numpy.lib import _function_base_impl as impl
+
+    method = impl._QuantileMethods["linear"]
+    virtual = np.asanyarray(method["get_virtual_index"](count, np.true_divide(percentiles, 100)))
+    previous, following = impl._get_indexes(np.empty(0), virtual, count)
+    gamma = impl._get_gamma(virtual, previous, method)
+    return impl._lerp(order_statistic(previous % count), order_statistic(following % count), gamma)
+
+
+def _side_percentiles(values: np.ndarray, mu: float, percentiles: np.ndarray):
+    """Counts of values ``>= mu`` and ``<= mu``, and ``np.percentile`` of each side at
+    ``percentiles`` and ``100 - percentiles``, from order statistics of ``values``."""
+    _, _, top = key_histogram(values)
+    below, equal = count_around(values, mu)
+    positive, negative = values.shape[0] - below, below + equal
+    wanted = {}
+
+    def collect(offset):
+        def ranks(side_ranks):
+            for r in side_ranks:
+                wanted.setdefault(int(r) + offset, None)
+            return np.zeros(len(side_ranks))
+        return ranks
+
+    # first learn which ranks numpy's interpolation needs, then fetch them all in one go
+    _linear_percentiles(collect(below), positive, percentiles)
+    _linear_percentiles(collect(0), negative, 100 - percentiles)
+    ranks = np.array(sorted(wanted), dtype=np.int64)
+    value_at = dict(zip(ranks.tolist(), order_statistics(values, top, ranks).tolist()))
+
+    def fetch(offset):
+        return lambda side_ranks: np.array([value_at[int(r) + offset] for r in side_ranks])
+
+    return (positive, negative, _linear_percentiles(fetch(below), positive, percentiles),
+            _linear_percentiles(fetch(0), negative, 100 - percentiles))
+
+
+def _laplace_fit(values: np.ndarray, percentiles: np.ndarray):
+    """The mode and the two sides' counts and percentiles, as modisco-lite finds them.
+
+    A one-pass histogram and order statistics give exactly what ``np.histogram``
+    and ``np.percentile`` of the masked sides would, without copying or
+    partitioning the values; degenerate inputs take numpy's path.
+    """
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if values.size == 0 or low == high or not np.isfinite(low) or not np.isfinite(high):
+        return _laplace_fit_numpy(values, percentiles)
+    edges = np.linspace(low, high, 1001)
+    counts = np.zeros(1000, np.int64)
+    uniform_histogram(values, edges, counts)
+    peak = int(np.argmax(counts))
+    left, right, _ = _mode_bin(strictly_between(values, edges[peak], edges[peak + 1]))
+    mu = (left + right) / 2
+    below, equal = count_around(values, mu)
+    _one_sided(len(values) - below, below + equal, mu)
+    positive, negative, upper, lower = _side_percentiles(values, mu, percentiles)
+    return mu, positive, negative, upper, lower
+
+
+def _one_sided(positive: int, negative: int, mu: float) -> None:
+    if positive == 0 or negative == 0:
+        raise ValueError(f"every windowed sum lies on one side of their mode ({mu:.6g}): no Laplace null can be "
+                         "fitted; the contributions are empty or constant")
+
+
+def _laplace_fit_numpy(values: np.ndarray, percentiles: np.ndarray):
     _, _, top = _mode_bin(values)
     left, right, _ = _mode_bin(top)
     mu = (left + right) / 2
     positive = values[values >= mu]
     negative = values[values <= mu]
-    rate_positive = np.max(-np.log(1 - percentiles / 100.0) / (np.percentile(positive, percentiles) - mu))
-    rate_negative = np.max(-np.log(1 - percentiles / 100.0) / np.abs(np.percentile(negative, 100 - percentiles) - mu))
+    _one_sided(len(positive), len(negative), mu)
+    return (mu, len(positive), len(negative), np.percentile(positive, percentiles),
+            np.percentile(negative, 100 - percentiles))
+
+
+def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int = NULL_SEED):
+    """Values sampled from a two-sided Laplace null fitted to ``values``: (non-negative, negative).
+
+    Parameters
+    ----------
+    values : ndarray of float64, shape (n,)
+        Every windowed sum; finite.
+    samples, seed : int
+        Null values drawn, and the seed of ``numpy.random.RandomState`` they come from.
+
+    Returns
+    -------
+    (ndarray, ndarray) of float64
+        The sampled null values ``>= 0`` and ``< 0``, equal to modisco-lite's.
+    """
+    percentiles = np.array([5.0 * (x + 1) for x in range(19)])
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    mu, n_positive, n_negative, upper, lower = _laplace_fit(values, percentiles)
+    rate_positive = np.max(-np.log(1 - percentiles / 100.0) / (upper - mu))
+    rate_negative = np.max(-np.log(1 - percentiles / 100.0) / np.abs(lower - mu))
     rng = np.random.RandomState(seed)
     uniforms = rng.uniform(size=(samples, 2))
-    take_positive = uniforms[:, 0] < len(positive) / (len(positive) + len(negative))
+    take_positive = uniforms[:, 0] < n_positive / (n_positive + n_negative)
     sampled = np.where(take_positive, -np.log(1 - uniforms[:, 1]) / rate_positive + mu,
                        mu + np.log(1 - uniforms[:, 1]) / rate_negative)
     return sampled[sampled >= 0], sampled[sampled < 0]
@@ -111,8 +220,37 @@ def _fdr_threshold(values: np.ndarray, null: np.ndarray, increasing: bool, targe
     return float(values[precision >= 1 - target_fdr][0])
 
 
+def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "hashed") -> np.ndarray:
+    """The windowed sums the thresholds are chosen among: all of them, or about ``cap``.
+
+    Parameters
+    ----------
+    sums : ndarray of float64, shape (n,)
+    cap : int
+        Subsample size when ``n > cap``.
+    method : {"hashed", "modisco"}
+        ``"hashed"``: each window kept with probability ``cap / n`` by a seeded hash
+        of its index (one pass, about ``cap`` values). ``"modisco"``: the first
+        ``cap`` of ``RandomState(1234).permutation(n)``, modisco-lite's subsample,
+        which costs a shuffle of all ``n`` indices.
+
+    Returns
+    -------
+    ndarray of float64
+    """
+    if len(sums) <= cap:
+        return sums
+    if method == "modisco":
+        return sums[np.random.RandomState(NULL_SEED).permutation(len(sums))[:cap]]
+    if method != "hashed":
+        raise ValueError(f"subsample method must be 'hashed' or 'modisco', not {method!r}")
+    keep_below = np.uint64(min(int(cap / len(sums) * 2.0**64), 2**64 - 1))
+    return hashed_subsample(np.ascontiguousarray(sums, dtype=np.float64), keep_below, NULL_SEED)
+
+
 def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: float = 0.0001,
-                   max_passing: float = 0.2, sample: np.ndarray | None = None) -> Thresholds:
+                   max_passing: float = 0.2, sample: np.ndarray | None = None,
+                   subsample: str = "hashed") -> Thresholds:
     """Thresholds on windowed sums at ``target_fdr`` against the Laplace null.
 
     Parameters
@@ -123,27 +261,50 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
         As modisco-lite's ``target_seqlet_fdr``, ``min_passing_windows_frac``,
         ``max_passing_windows_frac``.
     sample : ndarray, optional
-        The values the thresholds are chosen among (default: a seeded subsample of
-        at most 1,000,000 of ``sums``, as modisco-lite takes).
+        The values the thresholds are chosen among (default: all of ``sums``, or a
+        subsample of about 1,000,000 of them by :func:`subsample_windows`).
+    subsample : {"hashed", "modisco"}
+        How that subsample is drawn. With 1,000,000 windows or fewer both give
+        modisco-lite's thresholds exactly. Above that, ``"modisco"`` still does
+        (at the cost of shuffling every window index); ``"hashed"`` fits the FDR
+        threshold on an equally large, equally random subsample and applies the
+        passing-fraction limits over every window, exactly.
     """
     positive_null, negative_null = laplace_null(sums)
-    if sample is None:
-        sample = sums
-        if len(sums) > SUBSAMPLE:
-            sample = sums[np.random.RandomState(NULL_SEED).permutation(len(sums))[:SUBSAMPLE]]
+    given = sample is not None
+    if not given:
+        sample = subsample_windows(sums, method=subsample)
     positive = np.sort(sample[sample >= 0])
     negative = np.sort(sample[sample < 0])[::-1]
     upper = _fdr_threshold(positive, positive_null, True, target_fdr)
     lower = _fdr_threshold(negative, negative_null, False, target_fdr)
-    values = np.concatenate([positive, negative])
-    passing = (np.count_nonzero(values >= upper) + np.count_nonzero(values <= lower)) / len(values)
+    if subsample == "hashed" and not given and len(sample) < len(sums):
+        # the passing-fraction limits hold over every window, not only over the subsample
+        values = np.ascontiguousarray(sums, dtype=np.float64)
+        passing = count_passing(values, upper, lower) / len(values)
+        percentile = _absolute_percentile
+    else:
+        values = np.concatenate([positive, negative])
+        passing = (np.count_nonzero(values >= upper) + np.count_nonzero(values <= lower)) / len(values)
+        percentile = _numpy_absolute_percentile
     if passing < min_passing:
-        upper = np.percentile(np.abs(values), 100 * (1 - min_passing))
+        upper = percentile(values, 100 * (1 - min_passing))
         lower = -upper
     if passing > max_passing:
-        upper = np.percentile(np.abs(values), 100 * (1 - max_passing))
+        upper = percentile(values, 100 * (1 - max_passing))
         lower = -upper
     return Thresholds(float(upper), float(lower))
+
+
+def _numpy_absolute_percentile(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(np.abs(values), q))
+
+
+def _absolute_percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(np.abs(values), q)`` without the copy or the partition."""
+    _, _, top = key_histogram(values, True)
+    return float(_linear_percentiles(lambda ranks: order_statistics(values, top, np.asarray(ranks, np.int64), True),
+                                     len(values), np.array([q]))[0])
 
 
 def call_track(sums: np.ndarray, length: int, thresholds: Thresholds, *, window: int, flank: int,
@@ -166,3 +327,20 @@ def call_track(sums: np.ndarray, length: int, thresholds: Thresholds, *, window:
     out_index = np.empty(len(position), np.int64)
     found = greedy_seqlets(position, score, int(length), int(window), int(flank), float(suppress), out_start, out_index)
     return out_start[:found], sums[position[out_index[:found]]]
+
+
+def call_tracks(sums: np.ndarray, length: int, thresholds: Thresholds, *, window: int, flank: int,
+                suppress: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`call_track` on every row of ``sums`` (rows, n) in one compiled loop.
+
+    Returns
+    -------
+    row, start : ndarray of int64
+        The row of each seqlet and its 0-based start in that row; rows ascending,
+        calling order within a row.
+    value : ndarray of float64
+        The windowed sum of each seqlet's core.
+    """
+    sums = np.ascontiguousarray(sums, dtype=np.float64)
+    return call_rows(sums, int(length), float(thresholds.positive), float(thresholds.negative), int(window),
+                     int(flank), float(suppress))
