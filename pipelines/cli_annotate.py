@@ -46,13 +46,22 @@ def _load_config(ctx: click.Context, config: Path) -> None:
 @click.option("--fdr", default=0.2, show_default=True, help="Seqlet FDR.")
 @click.option("--max-passing", default=0.2, show_default=True, help="At most this fraction of windows pass the seqlet threshold.")
 @click.option("--pvalue", default=1e-4, show_default=True, help="Motif hit p-value threshold.")
+@click.option("--motif-scan", type=click.Choice(["seqlets", "genome"]), default="seqlets", show_default=True,
+              help="Scan motifs around the seqlets only, or over the whole of every contig with seqlets.")
+@click.option("--discover/--no-discover", default=False, show_default=True,
+              help="Also discover patterns (modisco-lite, the 'discover' extra) and give each CRE its pattern.")
+@click.option("--max-seqlets", default=2000, show_default=True, help="Seqlets per sign clustered into patterns (--discover).")
+@click.option("--leiden-runs", default=8, show_default=True, help="Leiden clustering restarts (--discover).")
+@click.option("--tiles", is_flag=True, help="Attribute tiles over the whole genome instead of gene windows (a tiles/regions model).")
+@click.option("--step", type=int, default=None, help="Tile step (default: half the model's input length).")
+@click.option("--flank", type=int, default=None, help="Tile flank (default: a quarter of the input length).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML file with any of these options (command-line flags win).")
 @_scheduler_options
 @click.pass_context
 def annotate(ctx, config, **options):
-    """Ingest, attribute every gene window, call seqlets, scan motifs, and write the CRE map."""
+    """Ingest, attribute every gene window (or tiles), call seqlets, scan motifs, and write the CRE map."""
     from .annotate import run_annotate
 
     if config is not None:

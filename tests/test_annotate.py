@@ -87,3 +87,98 @@ def test_bad_config_files_are_refused(tmp_path, text, message):
 def test_missing_inputs_are_named(tmp_path):
     result = run("annotate", "-o", tmp_path / "x")
     assert result.exit_code == 2 and "--genome, --gff, --model" in result.output
+
+
+def _seqlet_table(genome, intervals):
+    import xarray as xr
+
+    names = list(genome.contig_names)
+    return xr.Dataset({
+        "seqlet_contig": ("seqlets", np.zeros(len(intervals), np.int32)),
+        "seqlet_start": ("seqlets", np.array([s for s, _ in intervals], np.int64)),
+        "seqlet_end": ("seqlets", np.array([e for _, e in intervals], np.int64)),
+        "seqlet_sign": ("seqlets", np.ones(len(intervals), np.int8)),
+        "seqlet_sum": ("seqlets", np.ones(len(intervals))),
+        "seqlet_peak": ("seqlets", np.ones(len(intervals))),
+        "contig_id": ("contigs", np.array(names)),
+        "contig_length": ("contigs", np.array([genome.contig_length(n) for n in names], np.int64)),
+    })
+
+
+def test_motif_scan_around_seqlets_equals_the_genome_scan_there(demo_genome):
+    from scanner.cres.seqlet_scan import scan_seqlets, seqlet_spans
+    from scanner.motifs import read, scan
+
+    motifs = read("jaspar2024:plants")[:60]
+    length = demo_genome.contig_length(demo_genome.contig_names[0])
+    # overlapping, touching, at the contig's first and last bases
+    intervals = [(0, 41), (5000, 5041), (5030, 5071), (5071 + 18, 5150), (90_000, 90_041), (length - 41, length)]
+    seqlets = _seqlet_table(demo_genome, intervals)
+    contig, start, end = seqlet_spans(seqlets, 9)
+    assert contig.tolist() == [0] * 4 and start.tolist() == [0, 4991, 89_991, length - 50]
+    ours = scan_seqlets(demo_genome, seqlets, motifs, pvalue=1e-3)
+    genome = scan(demo_genome, motifs, pvalue=1e-3)
+
+    def rows(hits):
+        keep = np.zeros(hits.sizes["hits"], bool)
+        for s, e in intervals:
+            keep |= (hits.hit_start.values < e) & (hits.hit_end.values > s)
+        table = hits[["hit_contig", "hit_start", "hit_end", "hit_strand", "hit_motif", "hit_score", "hit_pvalue"]]
+        return set(map(tuple, table.isel(hits=keep).to_dataframe().itertuples(index=False)))
+
+    expected = rows(genome)
+    assert len(expected) > 20 and rows(ours) == expected
+    assert list(ours.contig_id.values) == list(demo_genome.contig_names)
+    _, start, end = seqlet_spans(seqlets, max(m.width for m in motifs) - 1)
+    assert ours.attrs["scanned_bases"] == int((end - start).sum())
+
+
+def test_each_cre_gets_the_pattern_that_overlaps_it_most(demo_genome):
+    import xarray as xr
+
+    from scanner.cres.cre_map import cre_map
+
+    seqlets = _seqlet_table(demo_genome, [(100, 141), (500, 541), (900, 941)])
+    members = xr.Dataset({
+        "pattern_seqlet_pattern": ("pattern_seqlets", np.array(["pos_pattern_0", "pos_pattern_1", "neg_pattern_0"])),
+        "pattern_seqlet_contig": ("pattern_seqlets", np.array([0, 0, 0])),
+        "pattern_seqlet_start": ("pattern_seqlets", np.array([90, 120, 480])),
+        "pattern_seqlet_end": ("pattern_seqlets", np.array([125, 160, 510])),
+    })
+    hits = xr.Dataset({name: ("hits", np.zeros(0, dtype)) for name, dtype in
+                       (("hit_contig", int), ("hit_start", int), ("hit_end", int), ("hit_pvalue", float),
+                        ("hit_motif", int), ("hit_strand", "<U1"))})
+    hits = hits.assign(motif_id=("motifs", np.zeros(0, "<U8")), motif_name=("motifs", np.zeros(0, "<U8")))
+    genes = pd.DataFrame({"contig_index": [0], "start": [1000], "end": [2000], "strand": ["+"], "gene_id": ["G1"]})
+    cres = cre_map(seqlets, hits, genes, patterns=members, pattern_matches={"pos_pattern_1": "MA0001.1 AGL3"})
+    # 100-141: 25 bases with pattern 0, 21 with pattern 1; 500-541: 10 with neg_pattern_0; 900-941: none
+    assert cres.cre_pattern.values.tolist() == ["pos_pattern_0", "neg_pattern_0", ""]
+    assert cres.cre_pattern_match.values.tolist() == ["", "", ""]
+    members["pattern_seqlet_end"] = ("pattern_seqlets", np.array([115, 160, 510]))
+    cres = cre_map(seqlets, hits, genes, patterns=members, pattern_matches={"pos_pattern_1": "MA0001.1 AGL3"})
+    assert cres.cre_pattern.values.tolist() == ["pos_pattern_1", "neg_pattern_0", ""]
+    assert cres.cre_pattern_match.values.tolist() == ["MA0001.1 AGL3", "", ""]
+
+
+def test_annotate_tiles_finds_distal_cres(tmp_path, demo_store, demo_gff):
+    from pipelines.demo import DEMO_MODEL
+
+    torch.manual_seed(0)
+    hyper = {"input_length": 600, "targets": 1, "channels": 8, "layers": 2}
+    card = ModelCard(architecture="regioncnn", hyperparameters=hyper, input_length=600, targets=["open"],
+                     window_layout={"layout": "tiles"})
+    model = save_model(build_model("regioncnn", **hyper), card, tmp_path / "tiles.model")
+    out = tmp_path / "genome_wide"
+    result = run("annotate", "--genome", demo_store, "--gff", demo_gff, "--model", model, "-o", out, "--tiles",
+                 "--step", 300, "--fdr", 0.05, "--max-passing", 0.02, "--workers", 1)
+    assert result.exit_code == 0, result.output
+    assert "tiles" in result.output and "around the seqlets" in result.output
+    cres = pd.read_csv(out / "cres.tsv", sep="\t")
+    assert len(cres) > 50
+    # tiles cover intergenic DNA too, so some CREs lie far from every gene
+    assert (cres.region == "distal").sum() > 0 and set(cres.region) > {"distal"}
+    distal = cres[cres.region == "distal"]
+    assert (np.minimum(distal.distance_tss.abs(), distal.distance_tts.abs()) > 500).all()
+    refused = run("annotate", "--genome", demo_store, "--gff", demo_gff, "--model", DEMO_MODEL, "-o", tmp_path / "no",
+                  "--tiles")
+    assert refused.exit_code == 2 and "gene windows" in refused.output

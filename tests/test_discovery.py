@@ -21,24 +21,48 @@ def test_pattern_motif_trims_uninformative_flanks():
 
 
 @pytest.mark.slow
-def test_discover_on_the_demo_model(tmp_path, demo_genome, demo_gff):
-    """The demo model's gradient contributions hold patterns; they match plant motifs."""
+def test_annotate_discovers_patterns_and_names_each_cre_by_them(tmp_path, demo_store, demo_gff):
+    """The demo model's gradient contributions hold patterns; they match plant motifs; CREs carry them."""
     pytest.importorskip("modiscolite")
-    from pipelines.demo import DEMO_MODEL
-    from scanner.inference.run import run_windows
-    from scanner.motifs.readers import read
-    from scanner.tiling.genes import gene_windows
+    import pandas as pd
 
-    windows = gene_windows(demo_genome, demo_gff)
-    run_windows(demo_genome, windows, DEMO_MODEL, tmp_path / "run.zarr", method="gradient")
-    result = CliRunner().invoke(main, ["discover", str(tmp_path / "run.zarr"), "-o", str(tmp_path / "patterns"),
-                                       "--max-seqlets", "1000", "--leiden-runs", "2"], catch_exceptions=False)
+    from pipelines.demo import DEMO_MODEL
+    from scanner.motifs.readers import read
+
+    out = tmp_path / "cres"
+    result = CliRunner().invoke(main, ["annotate", "--genome", str(demo_store), "--gff", str(demo_gff), "--model",
+                                       str(DEMO_MODEL), "-o", str(out), "--discover", "--max-seqlets", "1000",
+                                       "--leiden-runs", "2", "--workers", "1"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    motifs = read(tmp_path / "patterns" / "patterns.meme")
+    patterns = out / "patterns"
+    motifs = read(patterns / "patterns.meme")
     assert len(motifs) >= 2 and all(m.motif_id.startswith(("pos_pattern_", "neg_pattern_")) for m in motifs)
-    assert (tmp_path / "patterns" / "patterns.h5").stat().st_size > 0
-    matches = (tmp_path / "patterns" / "jaspar_matches.tsv").read_text().splitlines()
-    assert matches[0].startswith("Query_ID") and len(matches) > 1
-    logos = sorted((tmp_path / "patterns" / "logos").glob("*.png"))
+    assert (patterns / "patterns.h5").stat().st_size > 0
+    matches = pd.read_csv(patterns / "jaspar_matches.tsv", sep="\t")
+    assert len(matches) and set(matches.Query_ID) <= {m.motif_id for m in motifs}
+    logos = sorted((patterns / "logos").glob("*.png"))
     assert len([p for p in logos if ".match." not in p.name]) == len(motifs)
     assert any(".match." in p.name for p in logos)
+
+    members = pd.read_csv(patterns / "pattern_seqlets.tsv", sep="\t")
+    assert set(members.pattern) >= {m.motif_id for m in motifs}
+    cres = pd.read_csv(out / "cres.tsv", sep="\t", keep_default_na=False)
+    named = cres[cres.pattern != ""]
+    assert len(named) >= len(members) * 0.5  # most pattern seqlets are also called as CREs
+    for cre in named.sample(min(len(named), 200), random_state=0).itertuples():
+        mine = members[(members.pattern == cre.pattern) & (members.contig == cre.contig)]
+        assert ((mine.start < cre.end) & (mine.end > cre.start)).any()
+    best_q = matches.groupby("Query_ID")["q-value"].min()
+    for cre in named.itertuples():
+        if cre.pattern not in best_q:
+            assert cre.pattern_match == ""
+            continue
+        target = cre.pattern_match.split(" ")[0]
+        mine = matches[(matches.Query_ID == cre.pattern) & (matches.Target_ID == target)]
+        assert len(mine) and np.isclose(mine["q-value"].min(), best_q[cre.pattern], rtol=1e-5)  # its best match
+
+    # the same patterns from the discover command on the run
+    again = CliRunner().invoke(main, ["discover", str(out / "attribution.zarr"), "-o", str(tmp_path / "p2"),
+                                      "--max-seqlets", "1000", "--leiden-runs", "2"], catch_exceptions=False)
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "p2" / "patterns.meme").read_text() == (patterns / "patterns.meme").read_text()

@@ -85,8 +85,33 @@ def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream
     return region, gene.astype(str), to_tss, to_tts
 
 
+def _patterns(seqlets: xr.Dataset, members: xr.Dataset, matches: dict[str, str]):
+    """Per seqlet: the discovered pattern whose member seqlet overlaps it most, and that pattern's match."""
+    n = seqlets.sizes["seqlets"]
+    pattern = np.full(n, "", dtype=object)
+    contig, start, end = (members[f"pattern_seqlet_{k}"].values for k in ("contig", "start", "end"))
+    names = members.pattern_seqlet_pattern.values
+    for c in np.unique(seqlets.seqlet_contig.values):
+        rows = np.flatnonzero(seqlets.seqlet_contig.values == c)
+        on = np.flatnonzero(contig == c)
+        if on.size == 0:
+            continue
+        order = on[np.argsort(start[on], kind="stable")]
+        starts = start[order]
+        longest = int((end[order] - starts).max())
+        for row in rows:
+            lo, hi = seqlets.seqlet_start.values[row], seqlets.seqlet_end.values[row]
+            candidates = order[np.searchsorted(starts, lo - longest) : np.searchsorted(starts, hi)]
+            overlap = np.minimum(end[candidates], hi) - np.maximum(start[candidates], lo)
+            if candidates.size and overlap.max() > 0:
+                pattern[row] = names[candidates[int(np.argmax(overlap))]]
+    match = np.array([matches.get(p, "") for p in pattern], dtype=object)
+    return pattern.astype(str), match.astype(str)
+
+
 def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstream: int = 1000,
-            downstream: int = 500) -> xr.Dataset:
+            downstream: int = 500, patterns: xr.Dataset | None = None,
+            pattern_matches: dict[str, str] | None = None) -> xr.Dataset:
     """The CRE map: one record per seqlet, annotated with motifs and gene context.
 
     Parameters
@@ -99,6 +124,12 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
         ``contig_index``, ``start``, ``end`` (0-based), ``strand``, ``gene_id``.
     upstream, downstream : int
         Promoter and terminator extents (see the module notes).
+    patterns : xarray.Dataset, optional
+        The seqlets of discovered patterns
+        (:func:`scanner.cres.discovery.pattern_seqlets`): each CRE gets the pattern
+        whose member overlaps it most (``cre_pattern``).
+    pattern_matches : dict, optional
+        Pattern name -> its best database match, given as ``cre_pattern_match``.
 
     Returns
     -------
@@ -107,7 +138,8 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
         (of the best motif hit, '.' without one), ``cre_sign``, ``cre_contribution``
         (the seqlet's windowed sum), ``cre_peak``, ``cre_hits``, ``cre_motif_id``,
         ``cre_motif_name``, ``cre_motif_pvalue``, ``cre_region``, ``cre_gene_id``,
-        ``cre_distance_tss``, ``cre_distance_tts``; the contig table.
+        ``cre_distance_tss``, ``cre_distance_tts``, with ``patterns``
+        ``cre_pattern`` and ``cre_pattern_match``; the contig table.
     """
     count, best = _best_hits(seqlets, hits)
     has = best >= 0
@@ -119,6 +151,10 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
     contig = seqlets.seqlet_contig.values
     start, end = seqlets.seqlet_start.values, seqlets.seqlet_end.values
     region, gene, to_tss, to_tts = _gene_context(contig, (start + end) // 2, genes, upstream, downstream)
+    extra = {}
+    if patterns is not None:
+        pattern, match = _patterns(seqlets, patterns, pattern_matches or {})
+        extra = {"cre_pattern": ("cres", pattern), "cre_pattern_match": ("cres", match)}
     ds = xr.Dataset(
         {
             "cre_contig": ("cres", contig.astype(np.int32)),
@@ -136,6 +172,7 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
             "cre_gene_id": ("cres", gene),
             "cre_distance_tss": ("cres", to_tss),
             "cre_distance_tts": ("cres", to_tts),
+            **extra,
             "contig_id": ("contigs", seqlets.contig_id.values),
             "contig_length": ("contigs", seqlets.contig_length.values),
         },

@@ -96,3 +96,72 @@ def save_patterns(patterns: Patterns, path) -> None:
     from modiscolite.io import save_hdf5
 
     save_hdf5(str(path), patterns.positive or None, patterns.negative or None, patterns.window)
+
+
+def pattern_names(patterns: Patterns) -> list[tuple[str, object]]:
+    """``(name, pattern)`` of every pattern, named as :func:`discover` names its motifs."""
+    return [(f"{prefix}_pattern_{i}", pattern)
+            for prefix, group in (("pos", patterns.positive), ("neg", patterns.negative))
+            for i, pattern in enumerate(group)]
+
+
+def pattern_seqlets(patterns: Patterns, run_path) -> "xr.Dataset":
+    """The seqlets each pattern was built from, placed on the genome.
+
+    Parameters
+    ----------
+    patterns : Patterns
+        From :func:`discover` on ``run_path``.
+    run_path : path-like
+        The run the patterns were discovered in (its windows map slots to the genome).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dim ``pattern_seqlets``: ``pattern_seqlet_pattern`` (pattern name),
+        ``pattern_seqlet_window``, ``pattern_seqlet_slot_start``,
+        ``pattern_seqlet_slot_end`` (window positions, half-open),
+        ``pattern_seqlet_revcomp``, ``pattern_seqlet_contig``,
+        ``pattern_seqlet_start``, ``pattern_seqlet_end`` (genome, 0-based
+        half-open; -1 where the seqlet covers no genome base); the contig table.
+    """
+    import xarray as xr
+
+    from ..inference.run import open_run
+    from ..tiling.coordinates import window_positions
+    from ..variables import annotate
+
+    run = open_run(run_path)
+    positions = window_positions(run).values
+    window_contig = run.window_contig.values
+    rows = [(name, s.example_idx, s.start, s.end, bool(s.is_revcomp))
+            for name, pattern in pattern_names(patterns) for s in pattern.seqlets]
+    name = np.array([r[0] for r in rows], dtype=str)
+    window = np.array([r[1] for r in rows], dtype=np.int64)
+    slot_start = np.array([r[2] for r in rows], dtype=np.int64)
+    slot_end = np.array([r[3] for r in rows], dtype=np.int64)
+    contig = np.full(len(rows), -1, np.int64)
+    start = np.full(len(rows), -1, np.int64)
+    end = np.full(len(rows), -1, np.int64)
+    length = positions.shape[1]
+    for i in range(len(rows)):
+        slots = positions[window[i], max(slot_start[i], 0) : min(slot_end[i], length)]
+        genome = slots[slots >= 0]
+        if genome.size:
+            contig[i], start[i], end[i] = window_contig[window[i]], genome.min(), genome.max() + 1
+    ds = xr.Dataset(
+        {
+            "pattern_seqlet_pattern": ("pattern_seqlets", name),
+            "pattern_seqlet_window": ("pattern_seqlets", window),
+            "pattern_seqlet_slot_start": ("pattern_seqlets", slot_start),
+            "pattern_seqlet_slot_end": ("pattern_seqlets", slot_end),
+            "pattern_seqlet_revcomp": ("pattern_seqlets", np.array([r[4] for r in rows], dtype=bool)),
+            "pattern_seqlet_contig": ("pattern_seqlets", contig),
+            "pattern_seqlet_start": ("pattern_seqlets", start),
+            "pattern_seqlet_end": ("pattern_seqlets", end),
+            "contig_id": ("contigs", run.contig_id.values.astype(str)),
+            "contig_length": ("contigs", run.contig_length.values.astype(np.int64)),
+        },
+        attrs={"coordinates": "0-based, half-open"},
+    )
+    return annotate(ds)
