@@ -224,3 +224,37 @@ def test_scan_on_a_dask_cluster_matches(random_genome, tmp_path):
         on_cluster = scan(genome, motifs, pvalue=1e-2, chunk_size=500, client=client, output=tmp_path / "h.zarr")
     for name in local.data_vars:
         np.testing.assert_array_equal(on_cluster[name].values, local[name].values)
+
+
+@given(
+    st.lists(st.text(alphabet="ACGTACGTACGTNacgt", min_size=0, max_size=90), min_size=1, max_size=3),
+    motifs_strategy(max_motifs=3, max_width=26),
+    st.sampled_from([1e-1, 1e-2, 1e-3]),
+    st.sampled_from([1, 7, 64]),
+)
+@settings(max_examples=40)
+def test_wide_motifs_and_tiles_match_slow_reference(sequences, motifs, threshold, tile):
+    """Motifs wider than the anchor (blocks before and after it), windows at the
+    ends and next to Ns, short anchors looked up where the full word holds an N,
+    and anchor positions bucketed in tiles of any size."""
+    import scanner.motifs.bank as bank_module
+
+    background = background_frequencies("uniform")
+    original = bank_module.TILE
+    bank_module.TILE = tile
+    try:
+        ds = scan_sequences(sequences, motifs, pvalue=threshold)
+    finally:
+        bank_module.TILE = original
+    assert dataset_hits(ds, motifs, background) == reference_scan(sequences, motifs, background, threshold)
+
+
+def test_hits_are_ordered_by_start_then_motif_strand(demo_genome):
+    from scanner.motifs import read
+    from scanner.motifs.bank import build_bank, scan_codes
+
+    codes = demo_genome.fetch("NC_003070.9", 1_000_000, 1_010_000)
+    bank = build_bank(read("jaspar2024:plants")[::20], background_frequencies("uniform"), pvalue=1e-2)
+    start, motif, _ = scan_codes(codes, 0, codes.size, bank)
+    key = start * bank.base.size + motif
+    assert start.size > 1000 and np.all(np.diff(key) > 0)

@@ -56,20 +56,14 @@ def benjamini_hochberg(pvalue: np.ndarray, motif: np.ndarray, tested: np.ndarray
     -------
     ndarray of float64, shape (hits,)
     """
+    from .hits_numba_fns import qvalues_by_motif
+
+    pvalue = np.ascontiguousarray(pvalue, dtype=np.float64)
     qvalue = np.empty_like(pvalue)
-    # Group by motif with a stable radix sort on small integers, then sort each
-    # group's p-values: much faster than one lexsort over millions of hits.
-    key = motif.astype(np.uint16) if tested.size <= np.iinfo(np.uint16).max else motif
-    by_motif = np.argsort(key, kind="stable")
-    bounds = np.flatnonzero(np.diff(motif[by_motif])) + 1
-    for group in np.split(by_motif, bounds):
-        if group.size == 0:
-            continue
-        group = group[np.argsort(pvalue[group], kind="stable")]
-        m = tested[motif[group[0]]]
-        ranks = np.arange(1, group.size + 1)
-        q = pvalue[group] * m / ranks
-        qvalue[group] = np.minimum(np.minimum.accumulate(q[::-1])[::-1], 1.0)
+    motif = np.ascontiguousarray(motif)
+    if motif.dtype.kind not in "iu":
+        motif = motif.astype(np.int64)
+    qvalues_by_motif(pvalue, pvalue.view(np.uint64), motif, np.asarray(tested, dtype=np.int64), qvalue)
     return qvalue
 
 

@@ -77,6 +77,15 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
 
 def score_distribution(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
     """P(integer window score >= S) for S = 0 .. width * 1000, by dynamic programming."""
+    from .pssm_numba_fns import score_tail
+
+    out = np.empty(cells.shape[0] * PSSM_RANGE + 1)
+    score_tail(np.ascontiguousarray(cells, dtype=np.int64), np.ascontiguousarray(background, dtype=np.float64), out.size, out)
+    return out
+
+
+def _score_distribution_numpy(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """P(integer window score >= S) for S = 0 .. width * 1000, by dynamic programming."""
     width = cells.shape[0]
     pdf = np.zeros(width * PSSM_RANGE + 1)
     pdf[0] = 1.0

@@ -9,6 +9,8 @@ from .._numba import kernel
 #: Score of an N in any column: far below any cut-off, so a window holding an N
 #: is rejected as soon as that column is scored (FIMO skips such windows too).
 N_SCORE = -(1 << 24)
+#: Bases per lookup of the columns outside the anchor.
+QUAD = 4
 
 
 @kernel
@@ -81,81 +83,225 @@ def count_clean_windows(codes, first_start, last_start, widths, out):
 
 
 @kernel
-def kmer_codes(codes, anchor, kmer, free):
-    """``kmer[p]``: bases p .. p+anchor-1 as a base-4 number (first base most
-    significant; positions past the end count as A). ``free[p]``: N-free bases
-    from p on, capped at ``anchor``."""
+def window_codes(codes, anchor, key, quad, free, pad):
+    """Per position p: ``key[p]``, the base-4 code of the ``anchor`` bases from p
+    (first base most significant), or ``4**anchor`` when they hold an N or run
+    past the end; ``quad[pad + p]``, the code of the ``QUAD`` bases from p, an N
+    read as A; ``free[pad + p]``, the N-free bases from p. ``quad`` and ``free``
+    are left as they are outside ``pad .. pad + len(codes)``."""
     n = codes.shape[0]
-    mask = (1 << (2 * anchor)) - 1
+    key_mask = (1 << (2 * anchor)) - 1
+    quad_mask = (1 << (2 * QUAD)) - 1
     value = 0
+    clean = 0  # N-free bases ending at p
     for p in range(n + anchor - 1):
-        base = codes[p] & 7 if p < n else 0
-        value = ((value << 2) | (base & 3)) & mask
+        if p < n:
+            base = codes[p] & 7
+            clean = 0 if base == 4 else clean + 1
+        else:
+            base = 4
+            clean = 0
+        value = ((value << 2) | (base & 3)) & key_mask
         start = p - anchor + 1
-        if start >= 0:
-            kmer[start] = value
+        if 0 <= start < n:
+            key[start] = value if clean >= anchor else key_mask + 1
+        start = p - QUAD + 1
+        if 0 <= start < n:
+            quad[pad + start] = value & quad_mask
     run = 0
     for p in range(n - 1, -1, -1):
-        run = 0 if (codes[p] & 7) == 4 else min(run + 1, anchor)
-        free[p] = run
+        run = 0 if (codes[p] & 7) == 4 else run + 1
+        free[pad + p] = run
 
 
 @kernel
-def scan_indexed(
-    codes, first_position, first_start, last_start, anchor, kmer, free, lengths, offsets, offsets_base, entry_motif,
-    entry_partial, anchor_offset, width, cutoff, block_first, block_count, block_offset, block_length,
-    block_table_base, block_bound, block_table, max_anchor_offset, hit_start, hit_motif, hit_score, n_hits,
+def bucket_positions(key, first, stop, n_words, counts, positions):
+    """Positions ``first .. stop`` grouped by their anchor word (counting sort):
+    word w's positions are ``positions[counts[w] : counts[w + 1]]``, ascending.
+    ``counts`` has ``n_words + 2`` slots; the last word holds those with an N."""
+    counts[:] = 0
+    for p in range(first, stop):
+        counts[key[p] + 1] += 1
+    for w in range(n_words + 1):
+        counts[w + 1] += counts[w]
+    fill = counts[:-1].copy()
+    for p in range(first, stop):
+        w = key[p]
+        positions[fill[w]] = p
+        fill[w] += 1
+
+
+@kernel
+def scan_words(
+    quad, free, pad, first_start, last_start, counts, positions, first_word, first_entry, offsets, entries,
+    strand_info, block_info, loss, survivor_position, survivor_slack, hit_start, hit_motif, hit_score, n_hits,
 ):
-    """Score windows through a k-mer index of each motif's anchor columns.
+    """Score the windows anchored at bucketed positions, word by word.
 
-    For every position p and every anchor length a in ``lengths``, the a-mer at p
-    selects (from a CSR index) the motif-strands whose anchor could hold it with
-    a total score still able to reach the cut-off, together with the anchor's
-    partial score; only those windows are scored further, block by block (up to
-    4 columns per table lookup, most discriminating first) with look-ahead bounds.
+    For each anchor word, each index entry (a motif-strand whose anchor could hold
+    the word with a score still able to reach the cut-off) is applied to all the
+    positions holding that word at once, one block of columns at a time, keeping
+    the windows whose slack is still >= 0 (branch-free; the entry's tables stay in
+    cache across the positions). Words are read with N as A, which only loosens
+    the pruning: a window that survives every block is kept if it holds no N.
     Each (window, motif-strand) pair has exactly one anchor position, so nothing
-    is scored twice, and the pruning only drops windows that cannot reach the
-    cut-off: the hits are exactly the dense scan's.
+    is scored twice and the hits are exactly the dense scan's; they come out
+    grouped by word, not by position.
 
-    Anchor positions run from ``first_position`` (``first_start`` on the first
-    call); window starts are kept in ``[first_start, last_start)``. Returns
-    ``(n_hits, next_position)``; ``next_position`` is below the end of the range
-    when the buffers filled up: call again with it as ``first_position``.
+    Parameters
+    ----------
+    quad, free : (pad + positions + pad,)
+        From :func:`window_codes` (``free`` 0 in the padding).
+    counts, positions : from :func:`bucket_positions`
+    entries : int32 (entries, 4)
+        Slack, motif-strand, start of the first block's losses in ``loss``, offset
+        of the first block's word from the anchor.
+    strand_info : int64 (motif-strands, 5)
+        Anchor offset, first block, block count, cut-off, width.
+    block_info : int64 (blocks, 2)
+        Window offset of the block's word, start of its ``4**QUAD`` losses in ``loss``.
+    survivor_position, survivor_slack : int64 (most positions of one word,)
+        Scratch.
+
+    Returns
+    -------
+    n_hits, next_word, next_entry : int
+        ``next_word`` is below the number of words when the buffers filled up: call
+        again from ``(next_word, next_entry)``.
     """
-    n_codes = codes.shape[0]
-    n_motifs = width.shape[0]
     capacity = hit_start.shape[0]
-    stop = min(last_start + max_anchor_offset, n_codes)
-    for p in range(first_position, stop):
-        if n_hits + n_motifs > capacity:
-            return n_hits, p
-        for li in range(lengths.shape[0]):
-            a = lengths[li]
-            if free[p] < a:
-                continue
-            key = kmer[p] >> (2 * (anchor - a))
-            table = offsets_base[li]
-            for e in range(offsets[table + key], offsets[table + key + 1]):
-                k = entry_motif[e]
-                i = p - anchor_offset[k]
-                if i < first_start or i >= last_start or i + width[k] > n_codes:
-                    continue
-                cut = cutoff[k]
-                score = entry_partial[e]
-                passed = True
-                for bb in range(block_first[k], block_first[k] + block_count[k]):
-                    q = i + block_offset[bb]
-                    length = block_length[bb]
-                    if free[q] < length:
-                        passed = False  # an N in the window: never scored
-                        break
-                    score += block_table[block_table_base[bb] + (kmer[q] >> (2 * (anchor - length)))]
-                    if score + block_bound[bb] < cut:
-                        passed = False
-                        break
-                if passed:
+    n_words = offsets.shape[0] - 2
+    for w in range(first_word, n_words):
+        lo, hi = counts[w], counts[w + 1]
+        if lo == hi:
+            continue
+        size = hi - lo
+        start = first_entry if w == first_word else offsets[w]
+        for e in range(start, offsets[w + 1]):
+            if n_hits + size > capacity:
+                return n_hits, w, e
+            k = entries[e, 1]
+            table = entries[e, 2]
+            rel = pad + entries[e, 3]
+            slack0 = np.int64(entries[e, 0])
+            m = 0
+            for j in range(lo, hi):
+                p = positions[j]
+                slack = slack0 - loss[table + quad[rel + p]]
+                survivor_position[m] = p
+                survivor_slack[m] = slack
+                m += slack >= 0
+            anchor_offset = strand_info[k, 0]
+            first = strand_info[k, 1]
+            for bb in range(first + 1, first + strand_info[k, 2]):
+                if m == 0:
+                    break
+                table = block_info[bb, 1]
+                rel = pad + block_info[bb, 0] - anchor_offset
+                kept = 0
+                for j in range(m):
+                    p = survivor_position[j]
+                    slack = survivor_slack[j] - loss[table + quad[rel + p]]
+                    survivor_position[kept] = p
+                    survivor_slack[kept] = slack
+                    kept += slack >= 0
+                m = kept
+            cutoff = strand_info[k, 3]
+            width = strand_info[k, 4]
+            for j in range(m):
+                i = survivor_position[j] - anchor_offset
+                if first_start <= i < last_start and free[pad + i] >= width:
                     hit_start[n_hits] = i
                     hit_motif[n_hits] = k
-                    hit_score[n_hits] = score
+                    hit_score[n_hits] = cutoff + survivor_slack[j]
                     n_hits += 1
+    return n_hits, n_words, 0
+
+
+@kernel
+def scan_short(
+    codes, key, quad, free, pad, first_position, first_start, last_start, stop, invalid, short_lengths, short_offsets,
+    short_base, entries, strand_info, block_info, loss, survivors, hit_start, hit_motif, hit_score, n_hits,
+):
+    """The windows of anchors shorter than the index words, at the positions whose
+    full word holds an N or runs past the end (their other anchors are indexed
+    under every word that starts with them). Returns ``(n_hits, next_position)``
+    as :func:`scan_words` does."""
+    n_codes = codes.shape[0]
+    capacity = hit_start.shape[0]
+    room = strand_info.shape[0]
+    for p in range(first_position, stop):
+        if key[p] != invalid:
+            continue
+        if n_hits + room > capacity:
+            return n_hits, p
+        for li in range(short_lengths.shape[0]):
+            a = short_lengths[li]
+            if p + a > n_codes:
+                continue
+            word = 0
+            for j in range(a):
+                base = codes[p + j] & 7
+                if base == 4:
+                    word = -1
+                    break
+                word = (word << 2) | base
+            if word < 0:
+                continue
+            table = short_base[li]
+            n_hits = _score_entries(
+                p, short_offsets[table + word], short_offsets[table + word + 1], entries, quad, free, pad, first_start,
+                last_start, strand_info, block_info, loss, survivors, hit_start, hit_motif, hit_score, n_hits,
+            )
     return n_hits, stop
+
+
+@kernel(inline="always")
+def _score_entries(
+    p, lo, hi, entries, quad, free, pad, first_start, last_start, strand_info, block_info, loss, survivors, hit_start,
+    hit_motif, hit_score, n_hits,
+):
+    """Complete the windows of the index entries ``lo .. hi`` anchored at ``p``."""
+    for e in range(lo, hi):
+        k = entries[e, 1]
+        i = p - strand_info[k, 0]
+        if i < first_start or i >= last_start or free[pad + i] < strand_info[k, 4]:
+            continue
+        slack = np.int64(entries[e, 0])
+        first = strand_info[k, 1]
+        r = pad + i
+        for bb in range(first, first + strand_info[k, 2]):
+            slack -= loss[block_info[bb, 1] + quad[r + block_info[bb, 0]]]
+            if slack < 0:
+                break
+        if slack >= 0:
+            hit_start[n_hits] = i
+            hit_motif[n_hits] = k
+            hit_score[n_hits] = strand_info[k, 3] + slack
+            n_hits += 1
+    return n_hits
+
+
+@kernel
+def sort_hits(start, motif, score, first_start, last_start, out_start, out_motif, out_score):
+    """Hits ordered by window start, then motif-strand: a counting sort on the
+    start, the few hits sharing a start put in order by insertion."""
+    size = last_start - first_start
+    offsets = np.zeros(size + 1, dtype=np.int64)
+    for h in range(start.shape[0]):
+        offsets[start[h] - first_start + 1] += 1
+    for s in range(size):
+        offsets[s + 1] += offsets[s]
+    fill = offsets[:-1].copy()
+    for h in range(start.shape[0]):
+        s = start[h] - first_start
+        j = fill[s]
+        fill[s] += 1
+        while j > offsets[s] and out_motif[j - 1] > motif[h]:
+            out_start[j] = out_start[j - 1]
+            out_motif[j] = out_motif[j - 1]
+            out_score[j] = out_score[j - 1]
+            j -= 1
+        out_start[j] = start[h]
+        out_motif[j] = motif[h]
+        out_score[j] = score[h]
