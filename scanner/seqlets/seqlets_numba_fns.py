@@ -94,13 +94,30 @@ def greedy_seqlets(position, score, length, window, flank, suppress, out_start, 
 
 
 @kernel
-def uniform_histogram(values, edges, counts):
+def range_between(values, low, high):
+    """Count, smallest and largest of the values ``v`` with ``low < v < high``."""
+    count = 0
+    smallest = np.inf
+    largest = -np.inf
+    for i in range(values.shape[0]):
+        x = values[i]
+        if low < x < high:
+            count += 1
+            smallest = min(smallest, x)
+            largest = max(largest, x)
+    return count, smallest, largest
+
+
+@kernel
+def uniform_histogram(values, edges, counts, low=-np.inf, high=np.inf):
     """Counts of ``values`` in the equal-width bins ``edges``, exactly as ``np.histogram``.
 
-    The bin of each value is estimated from its scaled offset and then moved by
-    one where that lands it on the wrong side of an edge, as numpy does, so every
-    value falls in the bin whose edges hold it, where numpy puts it. The last bin
-    includes its right edge; values outside the edges are not counted.
+    Only values ``v`` with ``low < v < high`` are counted (all by default), so a
+    histogram of a slice of the values needs no copy of them. The bin of each
+    value is estimated from its scaled offset and then moved by one where that
+    lands it on the wrong side of an edge, as numpy does, so every value falls in
+    the bin whose edges hold it, where numpy puts it. The last bin includes its
+    right edge; values outside the edges are not counted.
     """
     bins = counts.shape[0]
     first = edges[0]
@@ -108,7 +125,7 @@ def uniform_histogram(values, edges, counts):
     scale = bins / (last - first)
     for i in range(values.shape[0]):
         x = values[i]
-        if x < first or x > last:
+        if x < first or x > last or not (low < x < high):
             continue
         b = min(int((x - first) * scale), bins)
         if b == bins:
@@ -121,22 +138,6 @@ def uniform_histogram(values, edges, counts):
 
 
 @kernel
-def strictly_between(values, low, high):
-    """The values ``v`` with ``low < v < high``, in their order."""
-    count = 0
-    for i in range(values.shape[0]):
-        if low < values[i] < high:
-            count += 1
-    out = np.empty(count)
-    k = 0
-    for i in range(values.shape[0]):
-        if low < values[i] < high:
-            out[k] = values[i]
-            k += 1
-    return out
-
-
-@kernel
 def _order_key(bits):
     """An unsigned integer whose order is the order of the float64 with these ``bits`` (no NaN)."""
     if bits >> np.uint64(63):
@@ -145,6 +146,15 @@ def _order_key(bits):
 
 
 _SIGN_BIT = np.uint64(0x8000000000000000)
+
+
+@kernel
+def _key_value(key):
+    """The float64 whose order key is ``key`` (the inverse of :func:`_key`)."""
+    bits = key ^ _SIGN_BIT if key >> np.uint64(63) else ~key
+    value = np.empty(1, np.uint64)
+    value[0] = bits
+    return value.view(np.float64)[0]
 
 
 @kernel
@@ -237,15 +247,21 @@ def order_statistics(values, top, ranks, absolute=False):
         if slot_of[b] < 0:
             slot_of[b] = n_slots
     middle = np.zeros((n_slots + 1) << 8, np.int64)
+    lowest = np.full((n_slots + 1) << 8, np.uint64(0xFFFFFFFFFFFFFFFF))
+    highest = np.zeros((n_slots + 1) << 8, np.uint64)
     for i in range(values.shape[0]):
         key = _key(bits[i], absolute)
-        middle[(slot_of[np.int64(key >> np.uint64(48))] << 8) + np.int64((key >> np.uint64(40)) & np.uint64(0xFF))] += 1
+        cell = (slot_of[np.int64(key >> np.uint64(48))] << 8) + np.int64((key >> np.uint64(40)) & np.uint64(0xFF))
+        middle[cell] += 1
+        lowest[cell] = min(lowest[cell], key)
+        highest[cell] = max(highest[cell], key)
     # the sub-buckets that hold a wanted rank, and each rank inside its sub-bucket
     spare = n_ranks
     wanted = np.full((n_slots + 1) << 8, spare, np.int64)
     sub_rank = np.empty(n_ranks, np.int64)
     sub_of = np.empty(n_ranks, np.int64)
     sizes = np.zeros(n_ranks + 1, np.int64)
+    constant_key = np.zeros(n_ranks, np.uint64)
     n_subs = 0
     for r in range(n_ranks):
         row = slot_of[bucket[r]] << 8
@@ -254,12 +270,17 @@ def order_statistics(values, top, ranks, absolute=False):
         while cumulative + middle[row + sub] <= inner[r]:
             cumulative += middle[row + sub]
             sub += 1
+        sub_rank[r] = inner[r] - cumulative
+        if lowest[row + sub] == highest[row + sub]:
+            # every value there is the same (ties, such as runs of zeros): nothing to gather
+            sub_of[r] = -1
+            constant_key[r] = lowest[row + sub]
+            continue
         if wanted[row + sub] == spare:
             wanted[row + sub] = n_subs
             sizes[n_subs] = middle[row + sub]
             n_subs += 1
         sub_of[r] = wanted[row + sub]
-        sub_rank[r] = inner[r] - cumulative
     offsets = np.zeros(n_ranks + 2, np.int64)
     for s in range(n_ranks + 1):
         offsets[s + 1] = offsets[s] + sizes[s]
@@ -275,7 +296,10 @@ def order_statistics(values, top, ranks, absolute=False):
         gathered[offsets[s] : offsets[s + 1]] = np.sort(gathered[offsets[s] : offsets[s + 1]])
     out = np.empty(n_ranks)
     for r in range(n_ranks):
-        out[r] = gathered[offsets[sub_of[r]] + sub_rank[r]]
+        if sub_of[r] < 0:
+            out[r] = _key_value(constant_key[r])
+        else:
+            out[r] = gathered[offsets[sub_of[r]] + sub_rank[r]]
     return out
 
 
@@ -288,25 +312,25 @@ def _splitmix64(x):
 
 
 @kernel
-def hashed_subsample(values, keep_below, seed):
+def hashed_subsample(values, keep_below, seed, expected):
     """The values whose index hashes (splitmix64 of ``seed`` and the index) below ``keep_below``.
 
     A seeded Bernoulli sample in one pass: each index is kept with probability
     ``keep_below / 2**64`` whatever the others do, so no permutation is needed.
+    ``expected`` sizes the output buffer (it grows if the sample is larger).
     """
     base = np.uint64(seed) * np.uint64(0x100000001B3)
-    mask = np.empty(values.shape[0], np.bool_)
+    out = np.empty(max(expected, 16))
     count = 0
     for i in range(values.shape[0]):
-        mask[i] = _splitmix64(base + np.uint64(i)) < keep_below
-        count += mask[i]
-    out = np.empty(count)
-    k = 0
-    for i in range(values.shape[0]):
-        if mask[i]:
-            out[k] = values[i]
-            k += 1
-    return out
+        if _splitmix64(base + np.uint64(i)) < keep_below:
+            if count == out.shape[0]:
+                grown = np.empty(2 * out.shape[0])
+                grown[:count] = out
+                out = grown
+            out[count] = values[i]
+            count += 1
+    return out[:count]
 
 
 @kernel

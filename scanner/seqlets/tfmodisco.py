@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .seqlets_numba_fns import (call_rows, count_around, count_passing, greedy_seqlets, hashed_subsample, key_histogram,
-                                order_statistics, pool_adjacent_violators, strictly_between, uniform_histogram,
+                                order_statistics, pool_adjacent_violators, range_between, uniform_histogram,
                                 windowed_sums, windowed_sums_rows)
 
 log = logging.getLogger(__name__)
@@ -72,70 +72,86 @@ def _mode_bin(values: np.ndarray, bins: int = 1000):
     return left, right, values[(left < values) & (values < right)]
 
 
-def _linear_percentiles(order_statistic, count: int, percentiles: np.ndarray) -> np.ndarray:
-    """``np.percentile(side, percentiles)`` of a side of ``count`` values, given its order statistics.
+def _percentile_ranks(count: int, percentiles: np.ndarray):
+    """The ranks ``np.percentile`` interpolates between, and its weights, for ``count`` values.
 
-    ``order_statistic(ranks)`` returns the side's sorted values at the 0-based
-    ``ranks``. numpy's own index, weight and interpolation steps are used, so the
-    result has numpy's bits.
+    numpy's own index and weight steps are used, so interpolating the order
+    statistics at these ranks with :func:`_interpolate` gives numpy's bits.
+
+    Returns
+    -------
+    previous, following : ndarray of int64
+        0-based ranks into the ascending values.
+    gamma : ndarray of float64
     """
     from numpy.lib import _function_base_impl as impl
 
     method = impl._QuantileMethods["linear"]
     virtual = np.asanyarray(method["get_virtual_index"](count, np.true_divide(percentiles, 100)))
     previous, following = impl._get_indexes(np.empty(0), virtual, count)
-    gamma = impl._get_gamma(virtual, previous, method)
-    return impl._lerp(order_statistic(previous % count), order_statistic(following % count), gamma)
+    return previous % count, following % count, impl._get_gamma(virtual, previous, method)
 
 
-def _side_percentiles(values: np.ndarray, mu: float, percentiles: np.ndarray):
-    """Counts of values ``>= mu`` and ``<= mu``, and ``np.percentile`` of each side at
-    ``percentiles`` and ``100 - percentiles``, from order statistics of ``values``."""
+def _interpolate(previous: np.ndarray, following: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+    from numpy.lib import _function_base_impl as impl
+
+    return impl._lerp(previous, following, gamma)
+
+
+def _percentiles_of_ranks(values: np.ndarray, top: np.ndarray, sides, absolute: bool = False) -> list[np.ndarray]:
+    """``np.percentile`` of several rank ranges of ``values`` from one order-statistics pass.
+
+    ``sides``: ``(offset, count, percentiles)`` per range: the range is the
+    ``count`` values from rank ``offset`` on of the ascending values.
+    """
+    plans = [(offset, _percentile_ranks(count, percentiles)) for offset, count, percentiles in sides]
+    ranks = np.unique(np.concatenate([np.concatenate([p + o, f + o]) for o, (p, f, _) in plans]).astype(np.int64))
+    at = order_statistics(values, top, ranks, absolute)
+    return [_interpolate(at[np.searchsorted(ranks, p + o)], at[np.searchsorted(ranks, f + o)], gamma)
+            for o, (p, f, gamma) in plans]
+
+
+def _side_percentiles(values: np.ndarray, below: int, equal: int, percentiles: np.ndarray):
+    """``np.percentile`` of the values ``>= mu`` at ``percentiles`` and of those ``<= mu``
+    at ``100 - percentiles``, given how many values are below and equal to ``mu``."""
     _, _, top = key_histogram(values)
-    below, equal = count_around(values, mu)
     positive, negative = values.shape[0] - below, below + equal
-    wanted = {}
+    return _percentiles_of_ranks(values, top, [(below, positive, percentiles), (0, negative, 100 - percentiles)])
 
-    def collect(offset):
-        def ranks(side_ranks):
-            for r in side_ranks:
-                wanted.setdefault(int(r) + offset, None)
-            return np.zeros(len(side_ranks))
-        return ranks
 
-    # first learn which ranks numpy's interpolation needs, then fetch them all in one go
-    _linear_percentiles(collect(below), positive, percentiles)
-    _linear_percentiles(collect(0), negative, 100 - percentiles)
-    ranks = np.array(sorted(wanted), dtype=np.int64)
-    value_at = dict(zip(ranks.tolist(), order_statistics(values, top, ranks).tolist()))
-
-    def fetch(offset):
-        return lambda side_ranks: np.array([value_at[int(r) + offset] for r in side_ranks])
-
-    return (positive, negative, _linear_percentiles(fetch(below), positive, percentiles),
-            _linear_percentiles(fetch(0), negative, 100 - percentiles))
+def _mode_bin_edges(values: np.ndarray, low: float = -np.inf, high: float = np.inf, bins: int = 1000):
+    """The edges of the fullest of ``bins`` equal bins over the values strictly between
+    ``low`` and ``high``: ``np.histogram``'s bins and counts, without copying the values."""
+    if low == -np.inf and high == np.inf:
+        count, smallest, largest = len(values), values.min(), values.max()
+    else:
+        count, smallest, largest = range_between(values, low, high)
+    first, last = (0.0, 1.0) if count == 0 else (smallest, largest)
+    if first == last:
+        first, last = first - 0.5, last + 0.5
+    edges = np.linspace(first, last, bins + 1)
+    counts = np.zeros(bins, np.int64)
+    uniform_histogram(values, edges, counts, low, high)
+    peak = int(np.argmax(counts))
+    return edges[peak], edges[peak + 1]
 
 
 def _laplace_fit(values: np.ndarray, percentiles: np.ndarray):
     """The mode and the two sides' counts and percentiles, as modisco-lite finds them.
 
-    A one-pass histogram and order statistics give exactly what ``np.histogram``
+    One-pass histograms and order statistics give exactly what ``np.histogram``
     and ``np.percentile`` of the masked sides would, without copying or
-    partitioning the values; degenerate inputs take numpy's path.
+    partitioning the values; non-finite values take numpy's path.
     """
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if values.size == 0 or low == high or not np.isfinite(low) or not np.isfinite(high):
+    if values.size == 0 or not np.isfinite(values.min()) or not np.isfinite(values.max()):
         return _laplace_fit_numpy(values, percentiles)
-    edges = np.linspace(low, high, 1001)
-    counts = np.zeros(1000, np.int64)
-    uniform_histogram(values, edges, counts)
-    peak = int(np.argmax(counts))
-    left, right, _ = _mode_bin(strictly_between(values, edges[peak], edges[peak + 1]))
+    left, right = _mode_bin_edges(values)
+    left, right = _mode_bin_edges(values, left, right)
     mu = (left + right) / 2
     below, equal = count_around(values, mu)
     _one_sided(len(values) - below, below + equal, mu)
-    positive, negative, upper, lower = _side_percentiles(values, mu, percentiles)
-    return mu, positive, negative, upper, lower
+    upper, lower = _side_percentiles(values, below, equal, percentiles)
+    return mu, len(values) - below, below + equal, upper, lower
 
 
 def _one_sided(positive: int, negative: int, mu: float) -> None:
@@ -245,7 +261,9 @@ def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "
     if method != "hashed":
         raise ValueError(f"subsample method must be 'hashed' or 'modisco', not {method!r}")
     keep_below = np.uint64(min(int(cap / len(sums) * 2.0**64), 2**64 - 1))
-    return hashed_subsample(np.ascontiguousarray(sums, dtype=np.float64), keep_below, NULL_SEED)
+    # room for the sample size's binomial spread (its standard deviation is below sqrt(cap))
+    expected = int(cap + 8 * np.sqrt(cap)) + 64
+    return hashed_subsample(np.ascontiguousarray(sums, dtype=np.float64), keep_below, NULL_SEED, expected)
 
 
 def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: float = 0.0001,
@@ -303,8 +321,7 @@ def _numpy_absolute_percentile(values: np.ndarray, q: float) -> float:
 def _absolute_percentile(values: np.ndarray, q: float) -> float:
     """``np.percentile(np.abs(values), q)`` without the copy or the partition."""
     _, _, top = key_histogram(values, True)
-    return float(_linear_percentiles(lambda ranks: order_statistics(values, top, np.asarray(ranks, np.int64), True),
-                                     len(values), np.array([q]))[0])
+    return float(_percentiles_of_ranks(values, top, [(0, len(values), np.array([q]))], absolute=True)[0][0])
 
 
 def call_track(sums: np.ndarray, length: int, thresholds: Thresholds, *, window: int, flank: int,
