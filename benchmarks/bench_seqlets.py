@@ -9,28 +9,32 @@ finish), called by the TF-MoDISco method in one run by:
 
 - cre-scanner (:mod:`scanner.seqlets.tfmodisco`: windowed sums, Laplace null,
   isotonic FDR thresholds, greedy extraction), first call excluded from timing
-  (numba compilation), second call timed;
-- modisco-lite's ``extract_seqlets`` (same settings), checked to give the same seqlets;
+  (numba compilation), second call timed; then again with modisco-lite's own
+  subsample (``subsample="modisco"``: the first 1,000,000 of a shuffle of every
+  window index) instead of the default hashed one;
+- modisco-lite's ``extract_seqlets`` (same settings): the same seqlets as the
+  second cre-scanner call, and their Jaccard index with the first;
 - tangermeme's ``recursive_seqlets`` (its own method; threshold 0.01) and
   ``tfmodisco_seqlets`` for reference, on a 1/10 slice when ``--full-tangermeme``
   is not given (they are slow; extrapolated linearly and marked so).
 
-Settings: window 21, flank 10, FDR 0.2, passing fraction 0.03-0.2.
+Then the recursive p-value method on the same rows (float32, as tangermeme takes
+them): cre-scanner's :func:`scanner.seqlets.recursive.recursive_seqlets` (first
+call excluded from timing) against tangermeme's ``recursive_seqlets`` on all rows
+(its null is fitted to all of them, so a slice would call other seqlets), checked
+to give the same seqlets and p-values.
+
+Settings: window 21, flank 10, FDR 0.2, passing fraction 0.03-0.2; recursive:
+threshold 0.01, lengths 4-25, 1000 bins.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
-
-
-def timed(func):
-    began = time.perf_counter()
-    result = func()
-    return time.perf_counter() - began, result
+from timing import timed
 
 
 def main() -> None:
@@ -39,7 +43,7 @@ def main() -> None:
     parser.add_argument("--full-tangermeme", action="store_true")
     parser.add_argument("--row", type=int, default=10_000)
     args = parser.parse_args()
-    from scanner.seqlets.tfmodisco import call_track, fdr_thresholds, window_sums
+    from scanner.seqlets.tfmodisco import call_tracks, fdr_thresholds, window_sums
 
     rows = int(args.megabases * 1e6) // args.row
     length = rows * args.row
@@ -49,15 +53,18 @@ def main() -> None:
         track[start : start + 10] += rng.choice([-1, 1]) * rng.uniform(0.02, 0.1)
     tracks = track.reshape(rows, args.row)
 
-    def ours():
-        sums = [window_sums(row, 21) for row in tracks]
-        thresholds = fdr_thresholds(np.concatenate(sums), target_fdr=0.2, min_passing=0.03, max_passing=0.2)
-        return [(i, int(s)) for i, row_sums in enumerate(sums)
-                for s in call_track(row_sums, args.row, thresholds, window=21, flank=10, suppress=20)[0]]
+    def ours(subsample):
+        sums = window_sums(tracks, 21)
+        thresholds = fdr_thresholds(sums.ravel(), target_fdr=0.2, min_passing=0.03, max_passing=0.2,
+                                    subsample=subsample)
+        row, start, _ = call_tracks(sums, args.row, thresholds, window=21, flank=10, suppress=20)
+        return set(zip(row.tolist(), start.tolist()))
 
-    ours()  # compile
-    seconds_ours, starts = timed(ours)
-    print(f"{length / 1e6:g} Mb in {rows:,} rows of {args.row:,}; cre-scanner: {seconds_ours:.2f} s, {len(starts):,} seqlets")
+    ours("hashed")  # compile
+    seconds_ours, starts = timed(lambda: ours("hashed"))
+    seconds_exact, exact = timed(lambda: ours("modisco"))
+    print(f"{length / 1e6:g} Mb in {rows:,} rows of {args.row:,}; cre-scanner: {seconds_ours:.2f} s, {len(starts):,} "
+          f"seqlets; with modisco-lite's own subsample (a shuffle of every window index): {seconds_exact:.2f} s")
     fastest = None
     try:
         from modiscolite.extract_seqlets import extract_seqlets
@@ -66,9 +73,11 @@ def main() -> None:
         print("modisco-lite not installed")
     if extract_seqlets is not None:
         seconds, (seqlets, _) = timed(lambda: extract_seqlets(tracks.copy(), 21, 10, 20, 0.2, 0.03, 0.2, 0.8))
-        same = sorted((s.example_idx, s.start) for s in seqlets) == sorted(starts)
-        print(f"modisco-lite extract_seqlets: {seconds:.2f} s, {len(seqlets):,} seqlets, same seqlets: {same}; "
-              f"cre-scanner {seconds / seconds_ours:.1f}x faster")
+        theirs = {(s.example_idx, s.start) for s in seqlets}
+        jaccard = len(theirs & starts) / len(theirs | starts)
+        print(f"modisco-lite extract_seqlets: {seconds:.2f} s, {len(theirs):,} seqlets; same seqlets as cre-scanner "
+              f"with its subsample: {theirs == exact}; Jaccard with cre-scanner's hashed subsample: {jaccard:.4f}; "
+              f"cre-scanner {seconds / seconds_ours:.1f}x faster ({seconds / seconds_exact:.1f}x with its subsample)")
         fastest = seconds
     try:
         import torch
@@ -88,7 +97,33 @@ def main() -> None:
         fastest = min(fastest or np.inf, seconds * scale)
         seconds, table = timed(lambda: tfmodisco_seqlets(x))
         print(f"tangermeme tfmodisco_seqlets: {seconds * scale:.2f} s{' (extrapolated)' if scale > 1 else ''}")
-    print(f"against the fastest other caller: {fastest / seconds_ours:.1f}x (target >= 10x)")
+    print(f"TF-MoDISco method against the fastest other caller of any method: {fastest / seconds_ours:.1f}x")
+    recursive(tracks, length)
+
+
+def recursive(tracks: np.ndarray, length: int) -> None:
+    """Recursive p-value seqlets on the same rows, cre-scanner against tangermeme."""
+    from scanner.seqlets.recursive import recursive_seqlets as ours
+
+    x = np.ascontiguousarray(tracks, dtype=np.float32)
+    ours(x[:2])  # compile
+    seconds_ours, calls = timed(lambda: ours(x))
+    print(f"recursive, {length / 1e6:g} Mb: cre-scanner {seconds_ours:.2f} s, {len(calls.start):,} seqlets")
+    try:
+        import torch
+        from tangermeme.seqlet import recursive_seqlets
+    except ImportError:
+        print("tangermeme not installed")
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        recursive_seqlets(torch.from_numpy(x[:2]))  # compile
+        seconds, table = timed(lambda: recursive_seqlets(torch.from_numpy(x)))
+    table = table.sort_values(["example_idx", "start"])
+    same = (np.array_equal(calls.track, table.example_idx.values) and np.array_equal(calls.start, table.start.values)
+            and np.array_equal(calls.end, table.end.values) and np.array_equal(calls.pvalue, table["p-value"].values))
+    print(f"tangermeme recursive_seqlets: {seconds:.2f} s, {len(table):,} seqlets, same seqlets and p-values: {same}; "
+          f"cre-scanner {seconds / seconds_ours:.1f}x faster (target >= 10x)")
 
 
 if __name__ == "__main__":
