@@ -11,7 +11,7 @@ finish), called by the TF-MoDISco method in one run by:
   isotonic FDR thresholds, greedy extraction), first call excluded from timing
   (numba compilation), second call timed; then again with modisco-lite's own
   subsample (``subsample="modisco"``: the first 1,000,000 of a shuffle of every
-  window index) instead of the default hashed one;
+  window index) instead of the default Bernoulli one;
 - modisco-lite's ``extract_seqlets`` (same settings): the same seqlets as the
   second cre-scanner call, and their Jaccard index with the first;
 - tangermeme's ``recursive_seqlets`` (its own method; threshold 0.01) and
@@ -60,8 +60,8 @@ def main() -> None:
         row, start, _ = call_tracks(sums, args.row, thresholds, window=21, flank=10, suppress=20)
         return set(zip(row.tolist(), start.tolist()))
 
-    ours("hashed")  # compile
-    seconds_ours, starts = timed(lambda: ours("hashed"))
+    ours("bernoulli")  # compile
+    seconds_ours, starts = timed(lambda: ours("bernoulli"))
     seconds_exact, exact = timed(lambda: ours("modisco"))
     print(f"{length / 1e6:g} Mb in {rows:,} rows of {args.row:,}; cre-scanner: {seconds_ours:.2f} s, {len(starts):,} "
           f"seqlets; with modisco-lite's own subsample (a shuffle of every window index): {seconds_exact:.2f} s")
@@ -76,7 +76,7 @@ def main() -> None:
         theirs = {(s.example_idx, s.start) for s in seqlets}
         jaccard = len(theirs & starts) / len(theirs | starts)
         print(f"modisco-lite extract_seqlets: {seconds:.2f} s, {len(theirs):,} seqlets; same seqlets as cre-scanner "
-              f"with its subsample: {theirs == exact}; Jaccard with cre-scanner's hashed subsample: {jaccard:.4f}; "
+              f"with its subsample: {theirs == exact}; Jaccard with cre-scanner's Bernoulli subsample: {jaccard:.4f}; "
               f"cre-scanner {seconds / seconds_ours:.1f}x faster ({seconds / seconds_exact:.1f}x with its subsample)")
         fastest = seconds
     try:

@@ -175,8 +175,8 @@ def test_laplace_fit_and_percentiles_equal_numpy(seed, n, ties):
         assert _absolute_percentile(values, q) == np.percentile(np.abs(values), q)
 
 
-def test_subsampled_thresholds_modisco_exact_and_hashed_close():
-    """Above 1,000,000 windows modisco-lite subsamples: 'modisco' reproduces it, 'hashed' is close."""
+def test_subsampled_thresholds_modisco_exact_and_bernoulli_close():
+    """Above 1,000,000 windows modisco-lite subsamples: 'modisco' reproduces it, 'bernoulli' is close."""
     modisco = pytest.importorskip("modiscolite.extract_seqlets")
     tracks = synthetic_tracks(3, n=110, length=10_000)
     sums = np.stack([window_sums(t, 21) for t in tracks])
@@ -186,22 +186,22 @@ def test_subsampled_thresholds_modisco_exact_and_hashed_close():
     theirs, _ = modisco.extract_seqlets(tracks.copy(), **options)
     expected = sorted((s.example_idx, s.start) for s in theirs)
     results = {}
-    for method in ("modisco", "hashed"):
+    for method in ("modisco", "bernoulli"):
         thresholds = fdr_thresholds(sums.ravel(), target_fdr=0.2, min_passing=0.03, max_passing=0.2, subsample=method)
         results[method] = sorted((i, int(s)) for i in range(len(tracks))
                                  for s in call_track(sums[i], tracks.shape[1], thresholds, window=21, flank=10, suppress=20)[0])
         results[method + " thresholds"] = thresholds
     assert results["modisco"] == expected
-    hashed = results["hashed thresholds"]
-    assert abs(hashed.positive / results["modisco thresholds"].positive - 1) < 0.02
-    # the minimum passing fraction binds on these tracks: 'hashed' applies it over every window exactly
-    passing = np.count_nonzero((sums >= hashed.positive) | (sums <= hashed.negative))
+    drawn = results["bernoulli thresholds"]
+    assert abs(drawn.positive / results["modisco thresholds"].positive - 1) < 0.02
+    # the minimum passing fraction binds on these tracks: 'bernoulli' applies it over every window exactly
+    passing = np.count_nonzero((sums >= drawn.positive) | (sums <= drawn.negative))
     assert abs(passing - 0.03 * sums.size) <= 2
-    overlap = len(set(results["hashed"]) & set(expected)) / len(set(results["hashed"]) | set(expected))
+    overlap = len(set(results["bernoulli"]) & set(expected)) / len(set(results["bernoulli"]) | set(expected))
     assert overlap > 0.95
 
 
-def test_hashed_subsample_is_seeded_and_sized():
+def test_bernoulli_subsample_is_seeded_and_sized():
     from scanner.seqlets.tfmodisco import subsample_windows
 
     values = np.arange(3_000_000, dtype=np.float64)
@@ -211,7 +211,7 @@ def test_hashed_subsample_is_seeded_and_sized():
     assert np.all(np.diff(first) > 0)  # a subset, in order, no repeats
     assert abs(first.mean() / values.mean() - 1) < 0.01  # spread over the whole range
     assert subsample_windows(values[:1000]) is not None and len(subsample_windows(values[:1000])) == 1000
-    with pytest.raises(ValueError, match="hashed"):
+    with pytest.raises(ValueError, match="bernoulli"):
         subsample_windows(values, method="random")
 
 

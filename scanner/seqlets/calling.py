@@ -25,7 +25,7 @@ def _span_peaks(values: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.nd
     offset = np.arange(int((end - start).max(initial=0)))
     inside = offset[None, :] < (end - start)[:, None]
     index = np.minimum(start[:, None] + offset[None, :], values.shape[0] - 1)
-    return np.where(inside, np.abs(values[index]), 0.0).max(axis=1, initial=0.0)
+    return np.where(inside, np.nan_to_num(np.abs(values[index].astype(np.float64))), 0.0).max(axis=1, initial=0.0)
 
 
 def _track_columns(track: np.ndarray, contig: int, start: np.ndarray, end: np.ndarray, value: np.ndarray) -> dict:
@@ -140,10 +140,13 @@ def call_seqlets(run_path, *, method: str = "tfmodisco", window: int = 21, flank
                             min_passing=min_passing, max_passing=max_passing)
 
 
-def _tile_tracks(run_path) -> dict[str, np.ndarray]:
+def _tile_tracks(run_path, contig_ids) -> dict[str, np.ndarray]:
+    """The stitched contribution tracks (float64, NaN as 0), in the contig table's order."""
     from ..inference.run import open_tracks
 
-    return {name: np.nan_to_num(ds.track_actual.values.astype(np.float64)) for name, ds in open_tracks(run_path).items()}
+    stored = open_tracks(run_path)
+    return {str(c): np.nan_to_num(stored[str(c)].track_actual.values.astype(np.float64))
+            for c in contig_ids if str(c) in stored}
 
 
 def _window_tracks(run) -> np.ndarray:
@@ -161,9 +164,18 @@ def _tfmodisco_calls(run_path, run, *, window, flank, suppress, target_fdr, min_
     options = dict(window=window, flank=flank, suppress=suppress)
     limits = dict(target_fdr=target_fdr, min_passing=min_passing, max_passing=max_passing)
     if run.attrs.get("layout") == "tiles":
-        tracks = _tile_tracks(run_path)
-        sums = {name: window_sums(track, window) for name, track in tracks.items()}
-        thresholds = fdr_thresholds(np.concatenate(list(sums.values())), **limits)
+        from ..inference.run import open_tracks
+
+        # tracks as stored (float32, NaN where no tile reached), in the contig table's order, which the
+        # subsample depends on; the sums of all contigs in one array
+        stored = open_tracks(run_path)
+        tracks = {str(c): stored[str(c)].track_actual.values for c in contig_ids if str(c) in stored}
+        counts = [max(len(track) - window + 1, 0) for track in tracks.values()]
+        every = np.empty(sum(counts))
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        sums = {name: window_sums(track, window, out=every[bounds[i] : bounds[i + 1]])
+                for i, (name, track) in enumerate(tracks.items())}
+        thresholds = fdr_thresholds(every, **limits)
         index = {str(c): i for i, c in enumerate(contig_ids)}
         parts = []
         for name, track in tracks.items():
@@ -209,7 +221,7 @@ def recursive_calls(run_path, run, *, threshold: float = 0.01, min_seqlet_len: i
                    additional_flanks=additional_flanks)
     parts, pvalues = [], []
     if run.attrs.get("layout") == "tiles":
-        tracks = _tile_tracks(run_path)
+        tracks = _tile_tracks(run_path, contig_ids)
         null = recursive_null(list(tracks.values()), max_seqlet_len=max_seqlet_len, n_bins=n_bins) if tracks else None
         index = {str(c): i for i, c in enumerate(contig_ids)}
         for name, track in tracks.items():

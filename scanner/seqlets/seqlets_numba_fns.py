@@ -10,19 +10,36 @@ from .._numba import kernel
 
 
 @kernel
+def _finite(x):
+    """``x`` as float64, NaN as 0 and infinities as the largest finite values (``np.nan_to_num``)."""
+    x = np.float64(x)
+    if x != x:
+        return 0.0
+    if x == np.inf:
+        return 1.7976931348623157e308
+    if x == -np.inf:
+        return -1.7976931348623157e308
+    return x
+
+
+@kernel
 def windowed_sums(track, window, out):
     """``out[i] = sum(track[i:i+window])`` for every full window, by a float64 running sum.
 
-    Uses the same cumulative-sum differences as modisco-lite, so values agree bit for bit.
+    Uses the same cumulative-sum differences as modisco-lite, so values agree bit
+    for bit; the running sums live in a ring of ``window + 1``, not in an array as
+    long as the track. ``track`` may be float32 (each value is widened exactly) and
+    may hold NaN (read as 0, as ``np.nan_to_num`` does).
     """
+    ring = np.empty(window + 1)
+    ring[0] = 0.0
     total = 0.0
-    cumulative = np.empty(track.shape[0] + 1)
-    cumulative[0] = 0.0
     for i in range(track.shape[0]):
-        total += track[i]
-        cumulative[i + 1] = total
-    for i in range(out.shape[0]):
-        out[i] = cumulative[i + window] - cumulative[i]
+        total += _finite(track[i])
+        ring[(i + 1) % (window + 1)] = total
+        start = i + 1 - window
+        if start >= 0:
+            out[start] = total - ring[start % (window + 1)]
 
 
 @kernel
@@ -312,24 +329,30 @@ def _splitmix64(x):
 
 
 @kernel
-def hashed_subsample(values, keep_below, seed, expected):
-    """The values whose index hashes (splitmix64 of ``seed`` and the index) below ``keep_below``.
+def bernoulli_subsample(values, keep, seed, expected):
+    """A seeded Bernoulli sample of ``values``: each kept with probability ``keep``.
 
-    A seeded Bernoulli sample in one pass: each index is kept with probability
-    ``keep_below / 2**64`` whatever the others do, so no permutation is needed.
+    The gaps between kept indices are drawn as geometric variables from a
+    splitmix64 stream, so the work is one draw per kept value, not one per value.
     ``expected`` sizes the output buffer (it grows if the sample is larger).
     """
-    base = np.uint64(seed) * np.uint64(0x100000001B3)
     out = np.empty(max(expected, 16))
     count = 0
-    for i in range(values.shape[0]):
-        if _splitmix64(base + np.uint64(i)) < keep_below:
-            if count == out.shape[0]:
-                grown = np.empty(2 * out.shape[0])
-                grown[:count] = out
-                out = grown
-            out[count] = values[i]
-            count += 1
+    state = np.uint64(seed) * np.uint64(0x100000001B3)
+    scale = 1.0 / np.log1p(-keep) if keep < 1.0 else 0.0
+    i = -1
+    while True:
+        state = state + np.uint64(1)
+        u = (np.float64(_splitmix64(state) >> np.uint64(11)) + 0.5) / 9007199254740992.0  # (0, 1)
+        i += 1 + (int(np.log(u) * scale) if keep < 1.0 else 0)
+        if i >= values.shape[0]:
+            break
+        if count == out.shape[0]:
+            grown = np.empty(2 * out.shape[0])
+            grown[:count] = out
+            out = grown
+        out[count] = values[i]
+        count += 1
     return out[:count]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .seqlets_numba_fns import (call_rows, count_around, count_passing, greedy_seqlets, hashed_subsample, key_histogram,
+from .seqlets_numba_fns import (call_rows, count_around, count_passing, greedy_seqlets, bernoulli_subsample, key_histogram,
                                 order_statistics, pool_adjacent_violators, range_between, uniform_histogram,
                                 windowed_sums, windowed_sums_rows)
 
@@ -43,21 +43,29 @@ class Thresholds:
     negative: float
 
 
-def window_sums(track: np.ndarray, window: int) -> np.ndarray:
+def window_sums(track: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Sums of every full ``window`` of a track, or of each row of a stack of tracks.
 
     Parameters
     ----------
     track : ndarray, shape (L,) or (rows, L)
+        float32 or float64; NaN counts as 0.
     window : int
+    out : ndarray of float64, optional
+        Where to write the sums (a view into a larger array, say).
 
     Returns
     -------
     ndarray of float64, shape (L - window + 1,) or (rows, L - window + 1)
         Bit for bit modisco-lite's sums (differences of a float64 running sum).
     """
-    track = np.ascontiguousarray(track, dtype=np.float64)
-    out = np.empty(track.shape[:-1] + (max(track.shape[-1] - window + 1, 0),))
+    track = np.ascontiguousarray(track)
+    if track.dtype not in (np.float32, np.float64):
+        track = track.astype(np.float64)
+    shape = track.shape[:-1] + (max(track.shape[-1] - window + 1, 0),)
+    out = np.empty(shape) if out is None else out
+    if out.shape != shape or out.dtype != np.float64:
+        raise ValueError(f"out must be float64 of shape {shape}, got {out.dtype} {out.shape}")
     if track.ndim == 1:
         windowed_sums(track, int(window), out)
     else:
@@ -236,7 +244,7 @@ def _fdr_threshold(values: np.ndarray, null: np.ndarray, increasing: bool, targe
     return float(values[precision >= 1 - target_fdr][0])
 
 
-def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "hashed") -> np.ndarray:
+def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "bernoulli") -> np.ndarray:
     """The windowed sums the thresholds are chosen among: all of them, or about ``cap``.
 
     Parameters
@@ -244,9 +252,10 @@ def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "
     sums : ndarray of float64, shape (n,)
     cap : int
         Subsample size when ``n > cap``.
-    method : {"hashed", "modisco"}
-        ``"hashed"``: each window kept with probability ``cap / n`` by a seeded hash
-        of its index (one pass, about ``cap`` values). ``"modisco"``: the first
+    method : {"bernoulli", "modisco"}
+        ``"bernoulli"``: each window kept with probability ``cap / n``, independently,
+        by seeded geometric gaps between kept indices (about ``cap`` draws and
+        values). ``"modisco"``: the first
         ``cap`` of ``RandomState(1234).permutation(n)``, modisco-lite's subsample,
         which costs a shuffle of all ``n`` indices.
 
@@ -258,17 +267,16 @@ def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "
         return sums
     if method == "modisco":
         return sums[np.random.RandomState(NULL_SEED).permutation(len(sums))[:cap]]
-    if method != "hashed":
-        raise ValueError(f"subsample method must be 'hashed' or 'modisco', not {method!r}")
-    keep_below = np.uint64(min(int(cap / len(sums) * 2.0**64), 2**64 - 1))
+    if method != "bernoulli":
+        raise ValueError(f"subsample method must be 'bernoulli' or 'modisco', not {method!r}")
     # room for the sample size's binomial spread (its standard deviation is below sqrt(cap))
     expected = int(cap + 8 * np.sqrt(cap)) + 64
-    return hashed_subsample(np.ascontiguousarray(sums, dtype=np.float64), keep_below, NULL_SEED, expected)
+    return bernoulli_subsample(np.ascontiguousarray(sums, dtype=np.float64), cap / len(sums), NULL_SEED, expected)
 
 
 def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: float = 0.0001,
                    max_passing: float = 0.2, sample: np.ndarray | None = None,
-                   subsample: str = "hashed") -> Thresholds:
+                   subsample: str = "bernoulli") -> Thresholds:
     """Thresholds on windowed sums at ``target_fdr`` against the Laplace null.
 
     Parameters
@@ -281,10 +289,10 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
     sample : ndarray, optional
         The values the thresholds are chosen among (default: all of ``sums``, or a
         subsample of about 1,000,000 of them by :func:`subsample_windows`).
-    subsample : {"hashed", "modisco"}
+    subsample : {"bernoulli", "modisco"}
         How that subsample is drawn. With 1,000,000 windows or fewer both give
         modisco-lite's thresholds exactly. Above that, ``"modisco"`` still does
-        (at the cost of shuffling every window index); ``"hashed"`` fits the FDR
+        (at the cost of shuffling every window index); ``"bernoulli"`` fits the FDR
         threshold on an equally large, equally random subsample and applies the
         passing-fraction limits over every window, exactly.
     """
@@ -296,7 +304,7 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
     negative = np.sort(sample[sample < 0])[::-1]
     upper = _fdr_threshold(positive, positive_null, True, target_fdr)
     lower = _fdr_threshold(negative, negative_null, False, target_fdr)
-    if subsample == "hashed" and not given and len(sample) < len(sums):
+    if subsample == "bernoulli" and not given and len(sample) < len(sums):
         # the passing-fraction limits hold over every window, not only over the subsample
         values = np.ascontiguousarray(sums, dtype=np.float64)
         passing = count_passing(values, upper, lower) / len(values)
