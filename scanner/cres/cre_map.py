@@ -23,30 +23,36 @@ from ..variables import annotate
 REGIONS = ("promoter", "terminator", "genic", "distal")
 
 
+def _overlaps(seqlets: xr.Dataset, contig: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """For each seqlet, the indices of the intervals (``contig``, ``start``, ``end``) overlapping it.
+
+    Yields ``(row, indices)`` for every seqlet whose contig holds any interval.
+    """
+    seqlet_contig = seqlets.seqlet_contig.values
+    seqlet_start, seqlet_end = seqlets.seqlet_start.values, seqlets.seqlet_end.values
+    for c in np.unique(seqlet_contig):
+        on = np.flatnonzero(contig == c)
+        if on.size == 0:
+            continue
+        order = on[np.argsort(start[on], kind="stable")]
+        starts = start[order]
+        longest = int((end[order] - starts).max())
+        for row in np.flatnonzero(seqlet_contig == c):
+            lo, hi = seqlet_start[row], seqlet_end[row]
+            candidates = order[np.searchsorted(starts, lo - longest) : np.searchsorted(starts, hi)]
+            yield row, candidates[(end[candidates] > lo) & (start[candidates] < hi)]
+
+
 def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
     """Per seqlet: number of overlapping hits and the index of the best (-1 if none)."""
     n = seqlets.sizes["seqlets"]
     count = np.zeros(n, np.int64)
     best = np.full(n, -1, np.int64)
-    hit_contig = hits.hit_contig.values
-    hit_start, hit_end, pvalue = hits.hit_start.values, hits.hit_end.values, hits.hit_pvalue.values
-    for contig in np.unique(seqlets.seqlet_contig.values):
-        rows = np.flatnonzero(seqlets.seqlet_contig.values == contig)
-        on = np.flatnonzero(hit_contig == contig)
-        if len(on) == 0:
-            continue
-        order = on[np.argsort(hit_start[on], kind="stable")]
-        starts = hit_start[order]
-        longest = int((hit_end[order] - starts).max())
-        for row in rows:
-            lo, hi = seqlets.seqlet_start.values[row], seqlets.seqlet_end.values[row]
-            first = np.searchsorted(starts, lo - longest, side="left")
-            last = np.searchsorted(starts, hi, side="left")
-            candidates = order[first:last]
-            candidates = candidates[(hit_end[candidates] > lo) & (hit_start[candidates] < hi)]
-            count[row] = len(candidates)
-            if len(candidates):
-                best[row] = candidates[np.argmin(pvalue[candidates])]
+    pvalue = hits.hit_pvalue.values
+    for row, candidates in _overlaps(seqlets, hits.hit_contig.values, hits.hit_start.values, hits.hit_end.values):
+        count[row] = len(candidates)
+        if len(candidates):
+            best[row] = candidates[np.argmin(pvalue[candidates])]
     return count, best
 
 
@@ -87,24 +93,14 @@ def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream
 
 def _patterns(seqlets: xr.Dataset, members: xr.Dataset, matches: dict[str, str]):
     """Per seqlet: the discovered pattern whose member seqlet overlaps it most, and that pattern's match."""
-    n = seqlets.sizes["seqlets"]
-    pattern = np.full(n, "", dtype=object)
+    pattern = np.full(seqlets.sizes["seqlets"], "", dtype=object)
     contig, start, end = (members[f"pattern_seqlet_{k}"].values for k in ("contig", "start", "end"))
     names = members.pattern_seqlet_pattern.values
-    for c in np.unique(seqlets.seqlet_contig.values):
-        rows = np.flatnonzero(seqlets.seqlet_contig.values == c)
-        on = np.flatnonzero(contig == c)
-        if on.size == 0:
-            continue
-        order = on[np.argsort(start[on], kind="stable")]
-        starts = start[order]
-        longest = int((end[order] - starts).max())
-        for row in rows:
-            lo, hi = seqlets.seqlet_start.values[row], seqlets.seqlet_end.values[row]
-            candidates = order[np.searchsorted(starts, lo - longest) : np.searchsorted(starts, hi)]
-            overlap = np.minimum(end[candidates], hi) - np.maximum(start[candidates], lo)
-            if candidates.size and overlap.max() > 0:
-                pattern[row] = names[candidates[int(np.argmax(overlap))]]
+    lo_all, hi_all = seqlets.seqlet_start.values, seqlets.seqlet_end.values
+    for row, candidates in _overlaps(seqlets, contig, start, end):
+        if candidates.size:
+            overlap = np.minimum(end[candidates], hi_all[row]) - np.maximum(start[candidates], lo_all[row])
+            pattern[row] = names[candidates[int(np.argmax(overlap))]]
     match = np.array([matches.get(p, "") for p in pattern], dtype=object)
     return pattern.astype(str), match.astype(str)
 
