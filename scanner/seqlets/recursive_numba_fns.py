@@ -170,6 +170,14 @@ def _stable_order(key, m, order):
 
 
 @kernel
+def _cluster_buffers(n_lengths, capacity):
+    """Scratch arrays of :func:`decode_clusters` for clusters of up to ``capacity`` bases."""
+    return (np.zeros((n_lengths, capacity)), np.zeros((n_lengths, capacity + 1)), np.zeros(capacity + 1, np.int64),
+            np.zeros(capacity, np.bool_), np.empty(capacity), np.empty(capacity, np.int64),
+            np.empty(capacity, np.int64))
+
+
+@kernel
 def decode_clusters(track, offsets, starts, low, bin_width, n_bins, tails, threshold, min_length, max_length,
                     out_start, out_length, out_pvalue):
     """Seqlets from the passing starts of tracks laid end to end; returns how many were written.
@@ -188,13 +196,7 @@ def decode_clusters(track, offsets, starts, low, bin_width, n_bins, tails, thres
     n_lengths = max_length + 1
     # Rows below min_length stay zero: the recursions start from them.
     capacity = 64
-    prefix = np.zeros((n_lengths, capacity))
-    triangle = np.zeros((n_lengths, capacity + 1))
-    cumulative = np.zeros(capacity + 1, np.int64)
-    taken = np.zeros(capacity, np.bool_)
-    key = np.empty(capacity)
-    spot = np.empty(capacity, np.int64)
-    order = np.empty(capacity, np.int64)
+    prefix, triangle, cumulative, taken, key, spot, order = _cluster_buffers(n_lengths, capacity)
     found = 0
     a = 0
     top = n_bins - 1.0
@@ -210,13 +212,7 @@ def decode_clusters(track, offsets, starts, low, bin_width, n_bins, tails, thres
         size = starts[b - 1] + min_length - origin
         if size > capacity:
             capacity = 2 * size
-            prefix = np.zeros((n_lengths, capacity))
-            triangle = np.zeros((n_lengths, capacity + 1))
-            cumulative = np.zeros(capacity + 1, np.int64)
-            taken = np.zeros(capacity, np.bool_)
-            key = np.empty(capacity)
-            spot = np.empty(capacity, np.int64)
-            order = np.empty(capacity, np.int64)
+            prefix, triangle, cumulative, taken, key, spot, order = _cluster_buffers(n_lengths, capacity)
         for j in range(size):
             bin_ = np.int64(min(max(math.floor((track[origin + j] - low) / bin_width), 0.0), top))
             cumulative[j + 1] = cumulative[j] + bin_
