@@ -48,7 +48,6 @@ class MotifBank:
     # one lookup of the QUAD-base word at the block's offset, largest expected loss first
     block_info: np.ndarray  # (blocks, 2) int64: word offset in the window, start in block_loss
     block_loss: np.ndarray  # flat int16, 4**QUAD losses (best minus score) per block
-    longest_run: int  # most entries under one word
 
     @property
     def n_motifs(self) -> int:
@@ -212,9 +211,6 @@ def build_bank(
     entries[:, 1] = k
     entries[:, 2] = block_info[first_block[k], 1]
     entries[:, 3] = np.where(block_count[k] > 0, block_info[first_block[k], 0] - anchor_offset[k], 0)
-    runs = np.diff(offsets).max(initial=0)
-    if short_offsets.size > 1:
-        runs = max(runs, np.diff(short_offsets).max(initial=0))
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
         motif_name=np.array([m.name for m in motifs]),
@@ -233,7 +229,6 @@ def build_bank(
         anchor_offset=anchor_offset,
         index_offsets=offsets,
         index_entries=entries,
-        longest_run=int(runs),
         short_lengths=short_lengths,
         short_offsets=short_offsets,
         short_base=short_base,
@@ -326,14 +321,13 @@ def _scan_tile(codes, key, quad, free, pad, first, stop, first_start, last_start
         )
         parts.append((hit_start[:n], hit_motif[:n], hit_score[:n]))
     if bank.short_lengths.size and counts[-1] > counts[-2]:
-        survivors = np.empty((max(bank.longest_run, 1), 2), dtype=np.int64)
         position = first
         while position < stop:
             hit_start, hit_motif, hit_score = (np.empty(capacity, dtype=np.int64) for _ in range(3))
             n, position = scan_short(
                 codes, key, quad, free, pad, position, first_start, last_start, stop, n_words, bank.short_lengths,
                 bank.short_offsets, bank.short_base, bank.index_entries, bank.strand_info, bank.block_info,
-                bank.block_loss, survivors, hit_start, hit_motif, hit_score, 0,
+                bank.block_loss, hit_start, hit_motif, hit_score, 0,
             )
             parts.append((hit_start[:n], hit_motif[:n], hit_score[:n]))
     return parts

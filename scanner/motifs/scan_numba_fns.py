@@ -221,7 +221,7 @@ def scan_words(
 @kernel
 def scan_short(
     codes, key, quad, free, pad, first_position, first_start, last_start, stop, invalid, short_lengths, short_offsets,
-    short_base, entries, strand_info, block_info, loss, survivors, hit_start, hit_motif, hit_score, n_hits,
+    short_base, entries, strand_info, block_info, loss, hit_start, hit_motif, hit_score, n_hits,
 ):
     """The windows of anchors shorter than the index words, at the positions whose
     full word holds an N or runs past the end (their other anchors are indexed
@@ -251,14 +251,14 @@ def scan_short(
             table = short_base[li]
             n_hits = _score_entries(
                 p, short_offsets[table + word], short_offsets[table + word + 1], entries, quad, free, pad, first_start,
-                last_start, strand_info, block_info, loss, survivors, hit_start, hit_motif, hit_score, n_hits,
+                last_start, strand_info, block_info, loss, hit_start, hit_motif, hit_score, n_hits,
             )
     return n_hits, stop
 
 
 @kernel(inline="always")
 def _score_entries(
-    p, lo, hi, entries, quad, free, pad, first_start, last_start, strand_info, block_info, loss, survivors, hit_start,
+    p, lo, hi, entries, quad, free, pad, first_start, last_start, strand_info, block_info, loss, hit_start,
     hit_motif, hit_score, n_hits,
 ):
     """Complete the windows of the index entries ``lo .. hi`` anchored at ``p``."""
