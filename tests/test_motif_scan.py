@@ -10,7 +10,7 @@ from scanner.genome.alphabet import encode
 from scanner.motifs import Motif, scan, scan_sequences
 from scanner.motifs.background import background_frequencies
 from scanner.motifs.hits import benjamini_hochberg
-from scanner.motifs.pssm import build_pssms
+from scanner.motifs.pssm import _score_distribution_numpy, build_pssms, build_strands
 
 from .conftest import write_fasta
 
@@ -85,6 +85,38 @@ def test_pvalue_table_is_exact_enumeration(motifs, background_name):
             np.testing.assert_allclose(pssm.pvalues[s], probabilities[scores >= s].sum(), rtol=1e-12)
 
 
+
+@given(motifs_strategy(max_motifs=6, max_width=14), st.sampled_from(["uniform", "nrdb"]), st.integers(1, 3),
+       st.booleans())
+@settings(max_examples=30, deadline=None)
+def test_batched_pvalue_tables_equal_array_dynamic_programming(motifs, background_name, threads, both_strands):
+    """One flat table filled by threads, each strand's part bit for bit the numpy DP
+    over its own PSSM: nothing left over from the strands before it."""
+    background = background_frequencies(background_name)
+    strands, table = build_strands(motifs, background, threads=threads, both_strands=both_strands)
+    expected = [build_pssms(m, background)[0] for m in motifs]
+    if both_strands:
+        expected += [build_pssms(m, background)[1] for m in motifs]
+    assert len(strands) == len(expected)
+    assert table.size == sum(e.pvalues.size for e in expected)
+    for got, want in zip(strands, expected):
+        np.testing.assert_array_equal(got.cells, want.cells)
+        assert (got.scale, got.offset) == (want.scale, want.offset)
+        np.testing.assert_array_equal(got.pvalues, _score_distribution_numpy(want.cells, background))
+        assert np.shares_memory(got.pvalues, table)
+
+
+@given(st.text(alphabet="ACGTNNa", min_size=0, max_size=80), st.integers(0, 90), st.integers(0, 90),
+       st.lists(st.integers(1, 12), min_size=1, max_size=5, unique=True))
+@settings(max_examples=200, deadline=None)
+def test_clean_window_counts_equal_brute_force(text, first, last, widths):
+    from scanner.motifs.scanning import _clean_window_counts
+
+    codes = encode(text)
+    widths = np.array(sorted(widths), dtype=np.int64)
+    expected = [sum(1 for i in range(first, last) if i + w <= len(text) and "N" not in text[i : i + w]) for w in widths]
+    assert _clean_window_counts(codes, first, last, widths).tolist() == expected
+
 def test_benjamini_hochberg_matches_direct_formula():
     rng = np.random.default_rng(3)
     p = rng.uniform(0, 1, 500)
@@ -138,6 +170,29 @@ def test_zarr_output_streams_and_matches(random_genome, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+
+def test_stored_qvalues_are_benjamini_hochberg_of_every_hit(random_genome, tmp_path, monkeypatch):
+    """q-values counted per bank slot, a stored chunk at a time, equal the per-hit
+    formula over each motif's hits (both strands) with its tested-window count."""
+    import scanner.motifs.hit_store as hit_store
+
+    monkeypatch.setattr(hit_store, "HIT_CHUNK", 64)  # many stored chunks
+    genome, _ = random_genome
+    rng = np.random.default_rng(4)
+    motifs = [Motif(f"m{w}", "", rng.dirichlet(np.ones(4) * 0.4, size=w)) for w in (4, 6, 9)]
+    stored = scan(genome, motifs, pvalue=2e-2, chunk_size=700, output=tmp_path / "hits.zarr")
+    assert "hit_slot" not in stored and not (tmp_path / "hits.zarr" / "hit_slot").exists()
+    p, motif, q = stored.hit_pvalue.values, stored.hit_motif.values, stored.hit_qvalue.values
+    assert p.size > 500 and len(np.unique(motif)) == 3
+    for m in range(3):
+        mine = np.flatnonzero(motif == m)
+        tested = int(stored.motif_tested_windows.values[m])
+        order = mine[np.argsort(p[mine], kind="stable")]
+        ranks = np.searchsorted(np.sort(p[mine]), p[order], side="right")  # ties share the last rank
+        direct = np.minimum(np.minimum.accumulate((p[order] * tested / ranks)[::-1])[::-1], 1.0)
+        np.testing.assert_allclose(q[order], direct, rtol=1e-15)
+    np.testing.assert_array_equal(q, benjamini_hochberg(p, motif, stored.motif_tested_windows.values))
+
 def test_sequence_shorter_than_motif_and_all_n():
     motif = Motif("long", "", np.full((10, 4), 0.25))
     ds = scan_sequences(["ACGT", "NNNNNNNNNNNN"], [motif], pvalue=1.0)
@@ -147,7 +202,8 @@ def test_sequence_shorter_than_motif_and_all_n():
 
 def test_indexed_and_dense_kernels_agree_on_jaspar_plants(demo_genome):
     from scanner.motifs import read
-    from scanner.motifs.bank import build_bank, scan_codes
+    from scanner.motifs.bank import build_bank
+    from scanner.motifs.chunk_scan import scan_codes
 
     codes = demo_genome.fetch("NC_003070.9", 1_000_000, 1_020_000)
     codes[5000:5030] = 4  # an N run
@@ -162,7 +218,8 @@ def test_indexed_and_dense_kernels_agree_on_jaspar_plants(demo_genome):
 @pytest.mark.parametrize("dense", [False, True])
 def test_full_hit_buffers_lose_nothing(demo_genome, dense):
     """The kernels stop when their buffers fill and resume: the hits must not change."""
-    from scanner.motifs.bank import build_bank, scan_codes
+    from scanner.motifs.bank import build_bank
+    from scanner.motifs.chunk_scan import scan_codes
 
     codes = demo_genome.fetch("NC_003070.9", 300_000, 320_000)
     motifs = [Motif("w12", "", np.random.default_rng(2).dirichlet(np.ones(4) * 0.3, size=12)), Motif("w5", "", np.random.default_rng(3).dirichlet(np.ones(4) * 0.3, size=5))]
@@ -237,7 +294,7 @@ def test_wide_motifs_and_tiles_match_slow_reference(sequences, motifs, threshold
     """Motifs wider than the anchor (blocks before and after it), windows at the
     ends and next to Ns, short anchors looked up where the full word holds an N,
     and anchor positions bucketed in tiles of any size."""
-    import scanner.motifs.bank as bank_module
+    import scanner.motifs.chunk_scan as bank_module
 
     background = background_frequencies("uniform")
     original = bank_module.TILE
@@ -251,7 +308,8 @@ def test_wide_motifs_and_tiles_match_slow_reference(sequences, motifs, threshold
 
 def test_hits_are_ordered_by_start_then_motif_strand(demo_genome):
     from scanner.motifs import read
-    from scanner.motifs.bank import build_bank, scan_codes
+    from scanner.motifs.bank import build_bank
+    from scanner.motifs.chunk_scan import scan_codes
 
     codes = demo_genome.fetch("NC_003070.9", 1_000_000, 1_010_000)
     bank = build_bank(read("jaspar2024:plants")[::20], background_frequencies("uniform"), pvalue=1e-2)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .motif import Motif
-from .pssm import ScaledPssm, build_pssms
+from .pssm import ScaledPssm, build_strands
 from .scan_numba_fns import N_SCORE, QUAD
 
 
@@ -48,17 +48,16 @@ class MotifBank:
     # one lookup of the QUAD-base word at the block's offset, largest expected loss first
     block_info: np.ndarray  # (blocks, 2) int64: word offset in the window, start in block_loss
     block_loss: np.ndarray  # flat int16, 4**QUAD losses (best minus score) per block
+    # hit slots: one per (motif-strand, integer score from the cut-off to the best
+    # reachable), a motif's two strands side by side; hits are counted per slot to
+    # give q-values without holding the hits
+    slot_base: np.ndarray  # (motif-strands,) int64, the slot of the strand's cut-off score
+    slot_pvalue: np.ndarray  # (slots,) float64
+    slot_motif: np.ndarray  # (slots,) int32
 
     @property
     def n_motifs(self) -> int:
         return int(self.motif_id.size)
-
-    def scores_and_pvalues(self, motif_strand: np.ndarray, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """FIMO's score (bits) and p-value of integer window scores."""
-        k = np.asarray(motif_strand, dtype=np.int64)
-        index = np.clip(np.asarray(scaled, dtype=np.int64), 0, self.pvalue_size[k] - 1)
-        score = scaled / self.scale[k] + self.width[k] * self.offset[k]
-        return score, self.pvalue_table[self.pvalue_base[k] + index]
 
 
 def _pack(pssm: ScaledPssm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,8 +180,12 @@ def build_bank(
         raise ValueError("no motifs to scan")
     if not 0 < pvalue <= 1:
         raise ValueError(f"p-value threshold must be in (0, 1], got {pvalue}")
-    pairs = [build_pssms(m, background, pseudocount=pseudocount, pseudocount_background=pseudocount_background) for m in motifs]
-    strands = [p[0] for p in pairs] + ([p[1] for p in pairs] if both_strands else [])
+    from ..cluster import available_cores
+
+    strands, pvalue_table = build_strands(
+        motifs, background, pseudocount=pseudocount, pseudocount_background=pseudocount_background,
+        both_strands=both_strands, threads=available_cores(),
+    )
     packed = [_pack(p) for p in strands]
     widths = np.array([p.width for p in strands], dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
@@ -211,6 +214,7 @@ def build_bank(
     entries[:, 1] = k
     entries[:, 2] = block_info[first_block[k], 1]
     entries[:, 3] = np.where(block_count[k] > 0, block_info[first_block[k], 0] - anchor_offset[k], 0)
+    slot_base, slot_pvalue, slot_motif = _slots(strands, cutoffs, len(motifs), pvalue_table)
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
         motif_name=np.array([m.name for m in motifs]),
@@ -222,7 +226,7 @@ def build_bank(
         cutoff=cutoffs,
         scale=np.array([p.scale for p in strands], dtype=np.float64),
         offset=np.array([p.offset for p in strands], dtype=np.float64),
-        pvalue_table=np.concatenate([p.pvalues for p in strands]),
+        pvalue_table=pvalue_table,
         pvalue_base=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         pvalue_size=sizes,
         anchor=anchor,
@@ -235,99 +239,26 @@ def build_bank(
         strand_info=strand_info,
         block_info=block_info,
         block_loss=losses.reshape(-1),
+        slot_base=slot_base,
+        slot_pvalue=slot_pvalue,
+        slot_motif=slot_motif,
     )
 
 
-def scan_codes(
-    codes: np.ndarray, first_start: int, last_start: int, bank: MotifBank, *, capacity: int = 1 << 16, dense: bool = False
-):
-    """Hits among window starts ``[first_start, last_start)`` of ``codes``.
-
-    Parameters
-    ----------
-    dense : bool
-        Score every window against every motif (the simple kernel) instead of
-        going through the anchor index; both give the same hits.
-
-    Returns
-    -------
-    start : ndarray of int64
-        Window start (index into ``codes``), sorted, then by motif-strand.
-    motif_strand : ndarray of int64
-    scaled : ndarray of int64
-        Integer window score.
-    """
-    from .scan_numba_fns import scan_block, window_codes
-
-    capacity = max(capacity, 4 * bank.base.size)
-    if dense:
-        parts = []
-        position = first_start
-        while position < last_start:
-            hit_start, hit_motif, hit_score = (np.empty(capacity, dtype=np.int64) for _ in range(3))
-            n, position = scan_block(
-                codes, position, last_start, bank.cells, bank.order, bank.bound, bank.base, bank.width, bank.cutoff,
-                hit_start, hit_motif, hit_score, 0,
-            )
-            parts.append((hit_start[:n], hit_motif[:n], hit_score[:n]))
-    else:
-        key = np.empty(codes.size, dtype=np.int32)
-        # padded so that words before the start and past the end can be read
-        # without a bounds check; no window there is N-free
-        pad = int(bank.width.max())
-        quad = np.zeros(codes.size + 2 * pad, dtype=np.uint8)
-        free = np.zeros(codes.size + 2 * pad, dtype=np.int32)
-        window_codes(codes, bank.anchor, key, quad, free, pad)
-        stop = min(last_start + int(bank.anchor_offset.max()), codes.size)
-        parts = []
-        for tile in range(first_start, stop, TILE):
-            parts.extend(_scan_tile(codes, key, quad, free, pad, tile, min(tile + TILE, stop), first_start, last_start, bank, capacity))
-    if not parts:
-        return tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
-    from .scan_numba_fns import sort_hits
-
-    start, motif, score = (np.concatenate(column) for column in zip(*parts))
-    ordered = tuple(np.empty_like(column) for column in (start, motif, score))
-    sort_hits(start, motif, score, first_start, max(last_start, first_start), *ordered)
-    return ordered
-
-
-#: Anchor positions bucketed at once: enough per word that each index entry's
-#: tables are reused across many positions.
-TILE = 1 << 20
-
-
-def _scan_tile(codes, key, quad, free, pad, first, stop, first_start, last_start, bank, capacity):
-    """Hits anchored at positions ``first .. stop`` (window starts kept in
-    ``[first_start, last_start)``), as a list of (start, motif-strand, score)."""
-    from .scan_numba_fns import bucket_positions, scan_short, scan_words
-
-    n_words = bank.index_offsets.size - 2
-    counts = np.empty(n_words + 2, dtype=np.int64)
-    positions = np.empty(max(stop - first, 1), dtype=np.int32)
-    bucket_positions(key, first, stop, n_words, counts, positions)
-    most = int(np.diff(counts[:-1]).max(initial=1))
-    capacity = max(capacity, most)
-    survivor_position = np.empty(most, dtype=np.int64)
-    survivor_slack = np.empty(most, dtype=np.int64)
-    parts = []
-    word, entry = 0, 0
-    while word < n_words:
-        hit_start, hit_motif, hit_score = (np.empty(capacity, dtype=np.int64) for _ in range(3))
-        n, word, entry = scan_words(
-            quad, free, pad, first_start, last_start, counts, positions, word, entry, bank.index_offsets, bank.index_entries,
-            bank.strand_info, bank.block_info, bank.block_loss, survivor_position, survivor_slack,
-            hit_start, hit_motif, hit_score, 0,
-        )
-        parts.append((hit_start[:n], hit_motif[:n], hit_score[:n]))
-    if bank.short_lengths.size and counts[-1] > counts[-2]:
-        position = first
-        while position < stop:
-            hit_start, hit_motif, hit_score = (np.empty(capacity, dtype=np.int64) for _ in range(3))
-            n, position = scan_short(
-                codes, key, quad, free, pad, position, first_start, last_start, stop, n_words, bank.short_lengths,
-                bank.short_offsets, bank.short_base, bank.index_entries, bank.strand_info, bank.block_info,
-                bank.block_loss, hit_start, hit_motif, hit_score, 0,
-            )
-            parts.append((hit_start[:n], hit_motif[:n], hit_score[:n]))
-    return parts
+def _slots(strands: list[ScaledPssm], cutoffs: np.ndarray, n_motifs: int, pvalue_table: np.ndarray):
+    """Slot bases, p-values and motifs of the scores from each cut-off to the best
+    reachable (none where the cut-off is beyond it), motif by motif."""
+    best = np.array([int(p.cells.max(axis=1).sum()) for p in strands], dtype=np.int64)
+    sizes = np.maximum(best - cutoffs + 1, 0)
+    layout = np.arange(len(strands)).reshape(-1, n_motifs).T.ravel()  # (m, +), (m, -), (m + 1, +), ...
+    slot_base = np.zeros(len(strands), dtype=np.int64)
+    slot_base[layout] = np.concatenate([[0], np.cumsum(sizes[layout])[:-1]])
+    table_base = np.concatenate([[0], np.cumsum([p.pvalues.size for p in strands])[:-1]]).astype(np.int64)
+    strand = np.repeat(np.arange(len(strands)), sizes)
+    within = np.arange(strand.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # score - cut-off
+    slot = slot_base[strand] + within
+    slot_pvalue = np.empty(strand.size)
+    slot_motif = np.empty(strand.size, dtype=np.int32)
+    slot_pvalue[slot] = pvalue_table[table_base[strand] + cutoffs[strand] + within]
+    slot_motif[slot] = strand % n_motifs
+    return slot_base, slot_pvalue, slot_motif

@@ -12,10 +12,14 @@ import numpy as np
 import xarray as xr
 
 from ..genome.store_format import quiet_zarr_string_warnings
-from .hits import HIT_FIELDS, benjamini_hochberg
+from .hits import HIT_FIELDS, count_slots, slot_qvalues
 
 HIT_CHUNK = 1 << 20
 LEDGER = "ledger.json"
+#: Stored while the scan runs, dropped when it finishes: each hit's slot in the
+#: motif bank, which the q-values are counted by.
+SLOT = "hit_slot"
+STORED_FIELDS = HIT_FIELDS | {SLOT: np.int32}
 
 
 def hit_codec():
@@ -49,7 +53,7 @@ class HitStore:
         ledger = self._read_ledger()
         if ledger is not None:
             self.root = zarr.open_group(path, mode="r+")
-            self.arrays = {name: self.root[name] for name in HIT_FIELDS}
+            self.arrays = {name: self.root[name] for name in STORED_FIELDS}
             self.size = int(ledger["rows"])
             for array in self.arrays.values():
                 array.resize((self.size,))
@@ -67,7 +71,7 @@ class HitStore:
                     name, shape=(0,), chunks=(HIT_CHUNK,), dtype=dtype, dimension_names=["hits"],
                     compressors=[hit_codec()],
                 )
-                for name, dtype in HIT_FIELDS.items()
+                for name, dtype in STORED_FIELDS.items()
             }
         self._write_ledger(0, 0, self.clean.tolist())
 
@@ -108,7 +112,7 @@ class HitStore:
     def _flush(self, *, whole_chunks_only: bool) -> None:
         if not self.pending_rows:
             return
-        merged = {name: np.concatenate([c[name] for c in self.pending]) for name in HIT_FIELDS}
+        merged = {name: np.concatenate([c[name] for c in self.pending]) for name in STORED_FIELDS}
         n = (self.pending_rows // HIT_CHUNK) * HIT_CHUNK if whole_chunks_only else self.pending_rows
         with quiet_zarr_string_warnings():
             for name, array in self.arrays.items():
@@ -119,18 +123,26 @@ class HitStore:
         self.pending = [rest] if rest["hit_start"].size else []
         self.pending_rows = int(rest["hit_start"].size)
 
-    def finish(self, tables: xr.Dataset, tested: np.ndarray) -> None:
-        """Add q-values (per motif, from the stored p-values) and the motif and contig tables."""
+    def finish(self, tables: xr.Dataset, bank, tested: np.ndarray) -> None:
+        """Add q-values and the motif and contig tables. The q-values come from the
+        hits counted per slot of ``bank``, one stored chunk at a time, so memory holds
+        one chunk of hits and the slot counts, never all the hits."""
+        import zarr
+
         self._flush(whole_chunks_only=False)
         (self.path / LEDGER).unlink(missing_ok=True)
-        pvalue = self.arrays["hit_pvalue"][:] if self.size else np.empty(0)
-        motif = self.arrays["hit_motif"][:] if self.size else np.empty(0, dtype=np.int32)
-        qvalue = benjamini_hochberg(pvalue, motif, tested)
+        slots = self.arrays[SLOT]
+        chunks = [(lo, min(lo + HIT_CHUNK, self.size)) for lo in range(0, self.size, HIT_CHUNK)]
+        counts = np.zeros(bank.slot_pvalue.size, dtype=np.int64)
+        for lo, hi in chunks:
+            count_slots(slots[lo:hi], counts)
+        qvalue = slot_qvalues(bank, counts, tested)
         array = self.root.create_array(
             "hit_qvalue", shape=(self.size,), chunks=(HIT_CHUNK,), dtype=np.float64, dimension_names=["hits"],
             compressors=[hit_codec()],
         )
-        if self.size:
-            array[:] = qvalue
+        for lo, hi in chunks:
+            array[lo:hi] = qvalue[slots[lo:hi]]
+        del self.root[SLOT]
         with quiet_zarr_string_warnings():
             tables.to_zarr(self.path, mode="a", zarr_format=3, consolidated=False)

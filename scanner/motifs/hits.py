@@ -20,24 +20,53 @@ HIT_FIELDS = {
 
 
 def hit_columns(bank: MotifBank, contig: int, offset: int, start, motif_strand, scaled) -> dict[str, np.ndarray]:
-    """Kernel output of one stretch of one contig -> hit columns.
+    """Kernel output of one stretch of one contig -> hit columns, and ``hit_slot``
+    (see :class:`MotifBank`), which the q-values are counted by and which is not kept.
 
     ``offset`` is the genome position of index 0 of the scanned codes.
     """
-    score, pvalue = bank.scores_and_pvalues(motif_strand, scaled)
-    genome_start = np.asarray(start, dtype=np.int64) + offset
-    return {
-        "hit_contig": np.full(genome_start.size, contig, dtype=np.int32),
-        "hit_start": genome_start,
-        "hit_end": genome_start + bank.width[motif_strand],
-        "hit_strand": np.where(motif_strand < bank.n_motifs, "+", "-").astype("<U1"),
-        "hit_motif": (motif_strand % bank.n_motifs).astype(np.int32),
-        "hit_score": score,
-        "hit_pvalue": pvalue,
-    }
+    from .hits_numba_fns import fill_hit_columns
+
+    n = len(start)
+    columns = {name: np.empty(n, dtype=np.uint32 if name == "hit_strand" else dtype) for name, dtype in HIT_FIELDS.items()}
+    columns["hit_contig"][:] = contig
+    columns["hit_slot"] = np.empty(n, dtype=np.int32)
+    fill_hit_columns(
+        np.asarray(start, dtype=np.int64), np.asarray(motif_strand, dtype=np.int64), np.asarray(scaled, dtype=np.int64),
+        offset, bank.n_motifs, bank.width, bank.scale, bank.offset, bank.pvalue_table, bank.pvalue_base, bank.pvalue_size,
+        bank.slot_base, bank.cutoff, *(columns[name] for name in
+                                       ("hit_start", "hit_end", "hit_strand", "hit_motif", "hit_score", "hit_pvalue", "hit_slot")),
+    )
+    columns["hit_strand"] = columns["hit_strand"].view("<U1")
+    return columns
 
 
-def benjamini_hochberg(pvalue: np.ndarray, motif: np.ndarray, tested: np.ndarray) -> np.ndarray:
+def count_slots(slots: np.ndarray, counts: np.ndarray) -> None:
+    """Add hits to ``counts`` (int64, (slots,)) by their slot."""
+    counts += np.bincount(slots, minlength=counts.size)
+
+
+def slot_qvalues(bank: MotifBank, counts: np.ndarray, tested: np.ndarray) -> np.ndarray:
+    """Per-motif Benjamini-Hochberg q-value of each hit slot (NaN where no hit):
+    :func:`benjamini_hochberg` of every hit, worked out once per slot.
+
+    Parameters
+    ----------
+    counts : ndarray of int64, shape (slots,)
+        Hits per slot, genome-wide.
+    tested : ndarray of int64, shape (motifs,)
+
+    Returns
+    -------
+    ndarray of float64, shape (slots,)
+    """
+    used = np.flatnonzero(counts)
+    qvalue = np.full(counts.size, np.nan)
+    qvalue[used] = benjamini_hochberg(bank.slot_pvalue[used], bank.slot_motif[used], tested, counts=counts[used])
+    return qvalue
+
+
+def benjamini_hochberg(pvalue: np.ndarray, motif: np.ndarray, tested: np.ndarray, *, counts: np.ndarray | None = None) -> np.ndarray:
     """Per-motif Benjamini-Hochberg q-values over all tested windows.
 
     The hits are every window with p <= threshold, so they are the smallest
@@ -51,6 +80,8 @@ def benjamini_hochberg(pvalue: np.ndarray, motif: np.ndarray, tested: np.ndarray
     pvalue : ndarray of float64, shape (hits,)
     motif : ndarray of int, shape (hits,)
     tested : ndarray of int64, shape (motifs,)
+    counts : ndarray of int64, shape (hits,), optional
+        How many hits each entry stands for (default 1 each).
 
     Returns
     -------
@@ -63,7 +94,8 @@ def benjamini_hochberg(pvalue: np.ndarray, motif: np.ndarray, tested: np.ndarray
     motif = np.ascontiguousarray(motif)
     if motif.dtype.kind not in "iu":
         motif = motif.astype(np.int64)
-    qvalues_by_motif(pvalue, pvalue.view(np.uint64), motif, np.asarray(tested, dtype=np.int64), qvalue)
+    counts = np.ones(pvalue.size, dtype=np.int64) if counts is None else np.ascontiguousarray(counts, dtype=np.int64)
+    qvalues_by_motif(pvalue, pvalue.view(np.uint64), motif, counts, np.asarray(tested, dtype=np.int64), qvalue)
     return qvalue
 
 

@@ -7,10 +7,29 @@ import numpy as np
 from .._numba import kernel
 
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # the bits of a NaN, never a p-value
+PLUS, MINUS = ord("+"), ord("-")
 
 
 @kernel
-def qvalues_by_motif(pvalue, bits, motif, tested, qvalue):
+def fill_hit_columns(start, motif_strand, scaled, offset, n_motifs, width, scale, score_offset, pvalue_table, pvalue_base,
+                     pvalue_size, slot_base, cutoff, out_start, out_end, out_strand, out_motif, out_score, out_pvalue,
+                     out_slot):
+    """One pass from kernel output to the hit columns (see :func:`scanner.motifs.hits.hit_columns`);
+    ``out_strand`` holds the UCS-4 code of '+' or '-'."""
+    for h in range(start.shape[0]):
+        k = motif_strand[h]
+        s = scaled[h]
+        out_start[h] = start[h] + offset
+        out_end[h] = start[h] + offset + width[k]
+        out_strand[h] = PLUS if k < n_motifs else MINUS
+        out_motif[h] = k % n_motifs
+        out_score[h] = s / scale[k] + width[k] * score_offset[k]
+        out_pvalue[h] = pvalue_table[pvalue_base[k] + min(max(s, 0), pvalue_size[k] - 1)]
+        out_slot[h] = slot_base[k] + s - cutoff[k]
+
+
+@kernel
+def qvalues_by_motif(pvalue, bits, motif, weight, tested, qvalue):
     """Per-motif Benjamini-Hochberg q-values (see :func:`scanner.motifs.hits.benjamini_hochberg`).
 
     Hits sharing a p-value share a q-value (the running minimum reaches them all
@@ -18,6 +37,7 @@ def qvalues_by_motif(pvalue, bits, motif, tested, qvalue):
     hits are counted per distinct p-value in a hash table (``bits``: the p-values'
     bits), only the distinct values are sorted, and each q-value is worked out with
     the same floating-point operations as the per-hit formula ``p * m / rank``.
+    Entry ``h`` stands for ``weight[h]`` hits of its p-value.
     """
     n_motifs = tested.shape[0]
     offsets = np.zeros(n_motifs + 1, dtype=np.int64)
@@ -49,7 +69,7 @@ def qvalues_by_motif(pvalue, bits, motif, tested, qvalue):
             while keys[s] != b and keys[s] != _EMPTY:
                 s = (s + 1) & (size - 1)
             keys[s] = b
-            counts[s] += 1
+            counts[s] += weight[members[j]]
             slot_of[j] = s
         used = np.flatnonzero(counts)
         values = np.empty(used.size, dtype=np.float64)

@@ -77,11 +77,45 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
 
 def score_distribution(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
     """P(integer window score >= S) for S = 0 .. width * 1000, by dynamic programming."""
-    from .pssm_numba_fns import score_tail
+    return score_tables([cells], background)[1][0]
 
-    out = np.empty(cells.shape[0] * PSSM_RANGE + 1)
-    score_tail(np.ascontiguousarray(cells, dtype=np.int64), np.ascontiguousarray(background, dtype=np.float64), out.size, out)
-    return out
+
+def score_tables(cells: list[np.ndarray], background: np.ndarray, *, threads: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`score_distribution` of each integer PSSM, as views into one flat
+    float64 table (filled in place: no copy of the tables is ever made).
+
+    Parameters
+    ----------
+    cells : list of ndarray of int, shape (width, 4)
+        Integer PSSMs, cells in 0 .. 1000.
+    background : ndarray of float64, shape (4,)
+    threads : int
+        Threads that share the PSSMs (the kernel releases the GIL).
+
+    Returns
+    -------
+    table : ndarray of float64
+        The tables end to end.
+    tables : list of ndarray of float64, shape (width * 1000 + 1,)
+        Each PSSM's, a view into ``table``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .pssm_numba_fns import score_tails
+
+    widths = np.array([c.shape[0] for c in cells], dtype=np.int64)
+    column_base = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    sizes = widths * PSSM_RANGE + 1
+    table_base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    table = np.empty(int(sizes.sum()))
+    flat = np.ascontiguousarray(np.concatenate(cells), dtype=np.int64)
+    background = np.ascontiguousarray(background, dtype=np.float64)
+    # the work of a PSSM grows as its width squared: deal the widest out first, in turn
+    by_cost = np.argsort(-widths, kind="stable")
+    groups = [np.sort(by_cost[t::threads]) for t in range(max(1, min(threads, len(cells))))]
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        list(pool.map(lambda strands: score_tails(flat, column_base, widths, strands, background, table_base, table), groups))
+    return table, [table[b : b + n] for b, n in zip(table_base.tolist(), sizes.tolist())]
 
 
 def _score_distribution_numpy(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -101,15 +135,29 @@ def _score_distribution_numpy(cells: np.ndarray, background: np.ndarray) -> np.n
     return np.minimum(tail, 1.0)
 
 
-def scale_pssm(log_odds: np.ndarray, background: np.ndarray) -> ScaledPssm:
-    """Integer-scale a log-odds matrix over its whole range, with its p-value table."""
+def _scaled_cells(log_odds: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(integer cells, scale, offset) of a log-odds matrix scaled over its whole range."""
     small, large = float(log_odds.min()), float(log_odds.max())
     if small == large:
         small = large - 1
     offset = int(np.floor(small))
     scale = int(np.floor(PSSM_RANGE / (large - offset)))
-    cells = _round_half_away((log_odds - offset) * scale).astype(np.int32)
+    return _round_half_away((log_odds - offset) * scale).astype(np.int32), scale, offset
+
+
+def scale_pssm(log_odds: np.ndarray, background: np.ndarray) -> ScaledPssm:
+    """Integer-scale a log-odds matrix over its whole range, with its p-value table."""
+    cells, scale, offset = _scaled_cells(log_odds)
     return ScaledPssm(cells=cells, scale=scale, offset=offset, pvalues=score_distribution(cells, background))
+
+
+def _log_odds(motif: Motif, background: np.ndarray, pseudocount: float, pseudocount_background) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and reverse-complement log-odds (bits), shape (width, 4) each."""
+    spread = background if pseudocount_background is None else pseudocount_background
+    frequencies = with_pseudocount(motif, spread, pseudocount)
+    forward = np.log(frequencies / background) * MEME_LOG2
+    reverse = np.log(frequencies[::-1, ::-1] / background) * MEME_LOG2
+    return forward, reverse
 
 
 def build_pssms(
@@ -137,8 +185,31 @@ def build_pssms(
     (ScaledPssm, ScaledPssm)
         Scanning the forward sequence with the second finds the '-' strand hits.
     """
-    spread = background if pseudocount_background is None else pseudocount_background
-    frequencies = with_pseudocount(motif, spread, pseudocount)
-    forward = np.log(frequencies / background) * MEME_LOG2
-    reverse = np.log(frequencies[::-1, ::-1] / background) * MEME_LOG2
+    forward, reverse = _log_odds(motif, background, pseudocount, pseudocount_background)
     return scale_pssm(forward, background), scale_pssm(reverse, background)
+
+
+def build_strands(
+    motifs: list[Motif],
+    background: np.ndarray,
+    *,
+    pseudocount: float = 0.1,
+    pseudocount_background: np.ndarray | None = None,
+    both_strands: bool = True,
+    threads: int = 1,
+) -> tuple[list[ScaledPssm], np.ndarray]:
+    """The scaled PSSMs of many motifs, forward strands first, then (with
+    ``both_strands``) the reverse complements in the same order; each equal to
+    :func:`build_pssms`'s.
+
+    Returns
+    -------
+    strands : list of ScaledPssm
+        Their ``pvalues`` are views into ``table``.
+    table : ndarray of float64
+        Every strand's p-value table, end to end.
+    """
+    pairs = [_log_odds(m, background, pseudocount, pseudocount_background) for m in motifs]
+    scaled = [_scaled_cells(p[0]) for p in pairs] + ([_scaled_cells(p[1]) for p in pairs] if both_strands else [])
+    table, tables = score_tables([cells for cells, _, _ in scaled], background, threads=threads)
+    return [ScaledPssm(cells=c, scale=sc, offset=o, pvalues=t) for (c, sc, o), t in zip(scaled, tables)], table

@@ -8,33 +8,45 @@ from .._numba import kernel
 
 
 @kernel
-def score_tail(cells, background, size, out):
-    """``out[S]`` = P(integer window score >= S), S < ``size``, by dynamic programming.
+def score_tails(cells, column_base, widths, strands, background, table_base, table):
+    """For each motif-strand ``k`` in ``strands``: ``table[table_base[k] + S]`` =
+    P(integer window score >= S), S = 0 .. ``widths[k]`` * 1000, by dynamic programming
+    over its columns ``cells[column_base[k] : column_base[k] + widths[k]]`` (int64, (4,)).
 
     The products and sums are done in the order of the array expression
     ``new[shift : shift + top + 1] += pdf[: top + 1] * background[letter]`` (letters
-    in turn) and of a reversed cumulative sum, so the table is bit for bit the same.
+    in turn) and of a reversed cumulative sum, so each table is bit for bit the same
+    whatever the batch.
     """
-    pdf = np.zeros(size)
-    new = np.zeros(size)
-    pdf[0] = 1.0
-    top = 0
-    for j in range(cells.shape[0]):
-        new[:] = 0.0
-        for letter in range(4):
-            shift = cells[j, letter]
-            weight = background[letter]
-            for s in range(top + 1):
-                new[shift + s] += pdf[s] * weight
-        best = cells[j, 0]
-        for letter in range(1, 4):
-            best = max(best, cells[j, letter])
-        top += best
-        pdf, new = new, pdf
-    running = 0.0
-    for s in range(size - 1, -1, -1):
-        running += pdf[s]
-        out[s] = min(running, 1.0)
+    longest = 0
+    for k in strands:
+        longest = max(longest, widths[k])
+    pdf = np.zeros(longest * 1000 + 1)
+    new = np.zeros(longest * 1000 + 1)
+    for k in strands:
+        size = widths[k] * 1000 + 1
+        pdf[0] = 1.0
+        top = 0
+        for j in range(column_base[k], column_base[k] + widths[k]):
+            # cells lie in 0 .. 1000, so the new distribution reaches top + 1000 at most;
+            # only pdf[: top + 1] is read
+            new[: top + 1001] = 0.0
+            for letter in range(4):
+                shift = cells[j, letter]
+                weight = background[letter]
+                for s in range(top + 1):
+                    new[shift + s] += pdf[s] * weight
+            best = cells[j, 0]
+            for letter in range(1, 4):
+                best = max(best, cells[j, letter])
+            top += best
+            pdf, new = new, pdf
+        pdf[top + 1 : size] = 0.0  # left over from earlier strands
+        running = 0.0
+        out = table_base[k]
+        for s in range(size - 1, -1, -1):
+            running += pdf[s]
+            table[out + s] = min(running, 1.0)
 
 
 @kernel

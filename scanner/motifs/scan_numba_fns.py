@@ -68,18 +68,23 @@ def scan_block(codes, first_start, last_start, cells, order, bound, base, width,
 
 @kernel
 def count_clean_windows(codes, first_start, last_start, widths, out):
-    """``out[d]``: window starts in the range whose ``widths[d]`` bases hold no N."""
-    n_codes = codes.shape[0]
-    run = np.zeros(n_codes + 1, dtype=np.int64)  # run[p]: N-free bases ending before p
-    for p in range(n_codes):
-        run[p + 1] = 0 if (codes[p] & 7) == 4 else run[p] + 1
+    """``out[d]``: window starts in the range whose ``widths[d]`` bases hold no N
+    (one backward pass: a histogram of the N-free run from each start, capped at
+    the widest width, summed from each width up)."""
+    longest = 0
     for d in range(widths.shape[0]):
-        w = widths[d]
-        total = 0
-        for i in range(first_start, last_start):
-            if i + w <= n_codes and run[i + w] >= w:
-                total += 1
-        out[d] = total
+        longest = max(longest, widths[d])
+    at_least = np.zeros(longest + 2, dtype=np.int64)
+    n_codes = codes.shape[0]
+    run = 0  # N-free bases from p on
+    for p in range(n_codes - 1, first_start - 1, -1):
+        run = 0 if (codes[p] & 7) == 4 else min(run + 1, longest)
+        if p < last_start:
+            at_least[run] += 1
+    for r in range(longest - 1, -1, -1):
+        at_least[r] += at_least[r + 1]
+    for d in range(widths.shape[0]):
+        out[d] = at_least[widths[d]]
 
 
 @kernel
@@ -283,25 +288,28 @@ def _score_entries(
 
 
 @kernel
-def sort_hits(start, motif, score, first_start, last_start, out_start, out_motif, out_score):
+def sort_hits(start, motif, score, first_start, offsets, out_start, out_motif, out_score):
     """Hits ordered by window start, then motif-strand: a counting sort on the
-    start, the few hits sharing a start put in order by insertion."""
-    size = last_start - first_start
-    offsets = np.zeros(size + 1, dtype=np.int64)
+    start (``offsets``: scratch of at least ``max(start) - first_start + 2``
+    int64), then the few hits sharing a start put in order by insertion."""
+    size = 0
+    for h in range(start.shape[0]):
+        size = max(size, start[h] - first_start + 1)
+    offsets[: size + 1] = 0
     for h in range(start.shape[0]):
         offsets[start[h] - first_start + 1] += 1
     for s in range(size):
         offsets[s + 1] += offsets[s]
-    fill = offsets[:-1].copy()
     for h in range(start.shape[0]):
         s = start[h] - first_start
-        j = fill[s]
-        fill[s] += 1
-        while j > offsets[s] and out_motif[j - 1] > motif[h]:
-            out_start[j] = out_start[j - 1]
-            out_motif[j] = out_motif[j - 1]
-            out_score[j] = out_score[j - 1]
-            j -= 1
+        j = offsets[s]
+        offsets[s] += 1
         out_start[j] = start[h]
         out_motif[j] = motif[h]
         out_score[j] = score[h]
+    for j in range(1, out_start.shape[0]):
+        i = j
+        while i > 0 and out_start[i - 1] == out_start[i] and out_motif[i - 1] > out_motif[i]:
+            out_motif[i - 1], out_motif[i] = out_motif[i], out_motif[i - 1]
+            out_score[i - 1], out_score[i] = out_score[i], out_score[i - 1]
+            i -= 1

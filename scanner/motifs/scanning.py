@@ -20,8 +20,9 @@ import numpy as np
 import xarray as xr
 
 from .background import background_frequencies
-from .bank import MotifBank, build_bank, scan_codes
-from .hits import HIT_FIELDS, benjamini_hochberg, empty_columns, hit_columns, hits_dataset
+from .bank import MotifBank, build_bank
+from .chunk_scan import scan_codes
+from .hits import HIT_FIELDS, count_slots, empty_columns, hit_columns, hits_dataset, slot_qvalues
 from .motif import Motif
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,11 @@ def _attrs(pvalue, background, pseudocount, both_strands, source) -> dict:
 def _hits_in_memory(parts, bank, widths, clean, both_strands, contig_id, contig_length, attrs) -> xr.Dataset:
     """The hits dataset from per-sequence or per-chunk hit columns held in memory."""
     merged = {name: np.concatenate([p[name] for p in parts]) if parts else empty_columns()[name] for name in HIT_FIELDS}
+    slots = np.concatenate([p["hit_slot"] for p in parts]) if parts else np.zeros(0, dtype=np.int32)
     tested = _tested_per_motif(bank, widths, clean, both_strands)
-    merged["hit_qvalue"] = benjamini_hochberg(merged["hit_pvalue"], merged["hit_motif"], tested)
+    counts = np.zeros(bank.slot_pvalue.size, dtype=np.int64)
+    count_slots(slots, counts)
+    merged["hit_qvalue"] = slot_qvalues(bank, counts, tested)[slots]
     return hits_dataset(merged, bank, contig_id, contig_length, tested, attrs)
 
 
@@ -147,7 +151,10 @@ def _fingerprint(genome, bank: MotifBank, background, pvalue, pseudocount, both_
     """What a resumed scan must share with the one it continues."""
     import hashlib
 
+    from .hit_store import STORED_FIELDS
+
     digest = hashlib.sha256()
+    digest.update(" ".join(STORED_FIELDS).encode())  # a store laid out otherwise is not continued
     digest.update(json.dumps([genome.attrs.get("source_sha256"), pvalue, pseudocount, both_strands, tasks]).encode())
     digest.update(np.asarray(background, dtype=np.float64).tobytes())
     digest.update(" ".join(bank.motif_id.tolist()).encode())
@@ -262,7 +269,7 @@ def scan(
                 on_progress(done, len(tasks))
         tested = _tested_per_motif(bank, widths, clean, both_strands)
         tables = hits_dataset(empty_columns() | {"hit_qvalue": np.empty(0)}, bank, contig_id, contig_length, tested, attrs)
-        store.finish(tables.drop_dims("hits"), tested)
+        store.finish(tables.drop_dims("hits"), bank, tested)
     from ..genome.store_format import quiet_zarr_string_warnings
 
     with quiet_zarr_string_warnings():
