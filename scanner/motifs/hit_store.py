@@ -47,8 +47,8 @@ class HitStore:
 
         self.path = path
         self.fingerprint = fingerprint
-        self.pending: list[dict[str, np.ndarray]] = []
-        self.pending_rows = 0
+        self.buffer = {name: np.empty(HIT_CHUNK, dtype=dtype) for name, dtype in STORED_FIELDS.items()}
+        self.pending_rows = 0  # rows in the buffer
         self.boundaries: list[tuple[int, int, list[int]]] = []  # (task, rows after it, clean so far)
         ledger = self._read_ledger()
         if ledger is not None:
@@ -100,28 +100,30 @@ class HitStore:
             self.boundaries = [b for b in self.boundaries if b[1] > self.size]
 
     def append(self, columns: dict[str, np.ndarray]) -> None:
-        """Queue hits; whole Zarr chunks are written as soon as they are full, so no
-        chunk is ever read back and rewritten."""
-        if columns["hit_start"].size == 0:
-            return
-        self.pending.append(columns)
-        self.pending_rows += columns["hit_start"].size
-        if self.pending_rows >= HIT_CHUNK:
-            self._flush(whole_chunks_only=True)
+        """Queue hits in the chunk buffer; each Zarr chunk is written once, when it is
+        full, so no chunk is ever read back and rewritten."""
+        total = columns["hit_start"].size
+        done = 0
+        while done < total:
+            take = min(total - done, HIT_CHUNK - self.pending_rows)
+            for name, values in self.buffer.items():
+                values[self.pending_rows : self.pending_rows + take] = columns[name][done : done + take]
+            self.pending_rows += take
+            done += take
+            if self.pending_rows == HIT_CHUNK:
+                self._flush()
 
-    def _flush(self, *, whole_chunks_only: bool) -> None:
-        if not self.pending_rows:
+    def _flush(self) -> None:
+        """Write the buffered rows (a whole chunk, or the last one)."""
+        n = self.pending_rows
+        if not n:
             return
-        merged = {name: np.concatenate([c[name] for c in self.pending]) for name in STORED_FIELDS}
-        n = (self.pending_rows // HIT_CHUNK) * HIT_CHUNK if whole_chunks_only else self.pending_rows
         with quiet_zarr_string_warnings():
             for name, array in self.arrays.items():
                 array.resize((self.size + n,))
-                array[self.size : self.size + n] = merged[name][:n]
+                array[self.size : self.size + n] = self.buffer[name][:n]
         self.size += n
-        rest = {name: values[n:] for name, values in merged.items()}
-        self.pending = [rest] if rest["hit_start"].size else []
-        self.pending_rows = int(rest["hit_start"].size)
+        self.pending_rows = 0
 
     def finish(self, tables: xr.Dataset, bank, tested: np.ndarray) -> None:
         """Add q-values and the motif and contig tables. The q-values come from the
@@ -129,7 +131,7 @@ class HitStore:
         one chunk of hits and the slot counts, never all the hits."""
         import zarr
 
-        self._flush(whole_chunks_only=False)
+        self._flush()
         (self.path / LEDGER).unlink(missing_ok=True)
         slots = self.arrays[SLOT]
         chunks = [(lo, min(lo + HIT_CHUNK, self.size)) for lo in range(0, self.size, HIT_CHUNK)]
