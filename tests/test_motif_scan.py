@@ -87,23 +87,33 @@ def test_pvalue_table_is_exact_enumeration(motifs, background_name):
 
 
 @given(motifs_strategy(max_motifs=6, max_width=14), st.sampled_from(["uniform", "nrdb"]), st.integers(1, 3),
-       st.booleans())
-@settings(max_examples=30, deadline=None)
-def test_batched_pvalue_tables_equal_array_dynamic_programming(motifs, background_name, threads, both_strands):
+       st.booleans(), st.sampled_from([1e-1, 1e-3, 1e-5]), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_batched_pvalue_tables_equal_array_dynamic_programming(motifs, background_name, threads, both_strands, threshold,
+                                                               whole):
     """One flat table filled by threads, each strand's part bit for bit the numpy DP
-    over its own PSSM: nothing left over from the strands before it."""
+    over its own PSSM (nothing left over from the strands before it), cut-offs as
+    the single tables give them; without ``whole``, the entries from the cut-off to
+    the best reachable score are still exact."""
     background = background_frequencies(background_name)
-    strands, table = build_strands(motifs, background, threads=threads, both_strands=both_strands)
+    strands, table, cutoffs = build_strands(motifs, background, threads=threads, both_strands=both_strands,
+                                            threshold=threshold, whole=whole)
     expected = [build_pssms(m, background)[0] for m in motifs]
     if both_strands:
         expected += [build_pssms(m, background)[1] for m in motifs]
     assert len(strands) == len(expected)
     assert table.size == sum(e.pvalues.size for e in expected)
-    for got, want in zip(strands, expected):
+    for got, want, cutoff in zip(strands, expected, cutoffs.tolist()):
         np.testing.assert_array_equal(got.cells, want.cells)
         assert (got.scale, got.offset) == (want.scale, want.offset)
-        np.testing.assert_array_equal(got.pvalues, _score_distribution_numpy(want.cells, background))
+        expected_table = _score_distribution_numpy(want.cells, background)
         assert np.shares_memory(got.pvalues, table)
+        assert cutoff == want.cutoff(threshold)
+        if whole:
+            np.testing.assert_array_equal(got.pvalues, expected_table)
+        else:
+            best = int(want.cells.max(axis=1).sum())
+            np.testing.assert_array_equal(got.pvalues[cutoff : best + 1], expected_table[cutoff : best + 1])
 
 
 @given(st.text(alphabet="ACGTNNa", min_size=0, max_size=80), st.integers(0, 90), st.integers(0, 90),

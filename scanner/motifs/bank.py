@@ -31,7 +31,7 @@ class MotifBank:
     cutoff: np.ndarray  # (motif-strands,) int64
     scale: np.ndarray  # (motif-strands,) float64
     offset: np.ndarray  # (motif-strands,) float64
-    pvalue_table: np.ndarray  # flat float64
+    pvalue_table: np.ndarray | None  # flat float64, each strand's whole table (only if asked for)
     pvalue_base: np.ndarray  # (motif-strands,) int64
     pvalue_size: np.ndarray  # (motif-strands,) int64
     # the anchor index (see scan_numba_fns.scan_indexed)
@@ -174,23 +174,28 @@ def build_bank(
     both_strands: bool = True,
     pseudocount_background: np.ndarray | None = None,
     anchor: int = ANCHOR,
+    pvalue_tables: bool = False,
 ) -> MotifBank:
-    """Pack ``motifs`` for scanning at p-value threshold ``pvalue`` (hits have p <= it)."""
+    """Pack ``motifs`` for scanning at p-value threshold ``pvalue`` (hits have p <= it).
+
+    With ``pvalue_tables``, the bank keeps every strand's whole p-value table
+    (``pvalue_table``: the p-value of any integer score, about 120 kB per strand of
+    a 15-column motif); otherwise only the p-values of the scores a scan reports
+    (``slot_pvalue``), and ``pvalue_table`` is None."""
     if not motifs:
         raise ValueError("no motifs to scan")
     if not 0 < pvalue <= 1:
         raise ValueError(f"p-value threshold must be in (0, 1], got {pvalue}")
     from ..cluster import available_cores
 
-    strands, pvalue_table = build_strands(
+    strands, pvalue_table, cutoffs = build_strands(
         motifs, background, pseudocount=pseudocount, pseudocount_background=pseudocount_background,
-        both_strands=both_strands, threads=available_cores(),
+        both_strands=both_strands, threshold=pvalue, whole=pvalue_tables, threads=available_cores(),
     )
     packed = [_pack(p) for p in strands]
     widths = np.array([p.width for p in strands], dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
     sizes = np.array([p.pvalues.size for p in strands], dtype=np.int64)
-    cutoffs = np.array([p.cutoff(pvalue) for p in strands], dtype=np.int64)
     if anchor < QUAD:
         raise ValueError(f"anchor must be at least {QUAD} columns, got {anchor}")
     anchor_offset, offsets, index_values, short_lengths, short_offsets, short_base, anchors = _build_index(strands, cutoffs, anchor)
@@ -226,7 +231,7 @@ def build_bank(
         cutoff=cutoffs,
         scale=np.array([p.scale for p in strands], dtype=np.float64),
         offset=np.array([p.offset for p in strands], dtype=np.float64),
-        pvalue_table=pvalue_table,
+        pvalue_table=pvalue_table if pvalue_tables else None,
         pvalue_base=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
         pvalue_size=sizes,
         anchor=anchor,

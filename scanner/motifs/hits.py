@@ -33,17 +33,21 @@ def hit_columns(bank: MotifBank, contig: int, offset: int, start, motif_strand, 
     columns["hit_slot"] = np.empty(n, dtype=np.int32)
     fill_hit_columns(
         np.asarray(start, dtype=np.int64), np.asarray(motif_strand, dtype=np.int64), np.asarray(scaled, dtype=np.int64),
-        offset, bank.n_motifs, bank.width, bank.scale, bank.offset, bank.pvalue_table, bank.pvalue_base, bank.pvalue_size,
-        bank.slot_base, bank.cutoff, *(columns[name] for name in
-                                       ("hit_start", "hit_end", "hit_strand", "hit_motif", "hit_score", "hit_pvalue", "hit_slot")),
+        offset, bank.n_motifs, bank.width, bank.scale, bank.offset, bank.slot_base, bank.cutoff, bank.slot_pvalue,
+        *(columns[name] for name in ("hit_start", "hit_end", "hit_strand", "hit_motif", "hit_score", "hit_pvalue", "hit_slot")),
     )
     columns["hit_strand"] = columns["hit_strand"].view("<U1")
     return columns
 
 
 def count_slots(slots: np.ndarray, counts: np.ndarray) -> None:
-    """Add hits to ``counts`` (int64, (slots,)) by their slot."""
-    counts += np.bincount(slots, minlength=counts.size)
+    """Add hits to ``counts`` (int64, (slots,)) by their slot (int32, each in range)."""
+    from .hits_numba_fns import add_counts
+
+    slots = np.ascontiguousarray(slots, dtype=np.int32)
+    if slots.size and (slots.min() < 0 or slots.max() >= counts.size):
+        raise ValueError(f"hit slots must lie in 0 .. {counts.size - 1}; got {slots.min()} .. {slots.max()}")
+    add_counts(slots, counts)
 
 
 def slot_qvalues(bank: MotifBank, counts: np.ndarray, tested: np.ndarray) -> np.ndarray:

@@ -11,9 +11,15 @@ PLUS, MINUS = ord("+"), ord("-")
 
 
 @kernel
-def fill_hit_columns(start, motif_strand, scaled, offset, n_motifs, width, scale, score_offset, pvalue_table, pvalue_base,
-                     pvalue_size, slot_base, cutoff, out_start, out_end, out_strand, out_motif, out_score, out_pvalue,
-                     out_slot):
+def add_counts(slots, counts):
+    """``counts[s] += 1`` for each ``s`` in ``slots``."""
+    for h in range(slots.shape[0]):
+        counts[slots[h]] += 1
+
+
+@kernel
+def fill_hit_columns(start, motif_strand, scaled, offset, n_motifs, width, scale, score_offset, slot_base, cutoff,
+                     slot_pvalue, out_start, out_end, out_strand, out_motif, out_score, out_pvalue, out_slot):
     """One pass from kernel output to the hit columns (see :func:`scanner.motifs.hits.hit_columns`);
     ``out_strand`` holds the UCS-4 code of '+' or '-'."""
     for h in range(start.shape[0]):
@@ -24,8 +30,9 @@ def fill_hit_columns(start, motif_strand, scaled, offset, n_motifs, width, scale
         out_strand[h] = PLUS if k < n_motifs else MINUS
         out_motif[h] = k % n_motifs
         out_score[h] = s / scale[k] + width[k] * score_offset[k]
-        out_pvalue[h] = pvalue_table[pvalue_base[k] + min(max(s, 0), pvalue_size[k] - 1)]
-        out_slot[h] = slot_base[k] + s - cutoff[k]
+        slot = slot_base[k] + s - cutoff[k]
+        out_pvalue[h] = slot_pvalue[slot]
+        out_slot[h] = slot
 
 
 @kernel

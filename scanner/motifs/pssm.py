@@ -77,27 +77,37 @@ def _round_half_away(x: np.ndarray) -> np.ndarray:
 
 def score_distribution(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
     """P(integer window score >= S) for S = 0 .. width * 1000, by dynamic programming."""
-    return score_tables([cells], background)[1][0]
+    return score_tables([cells], background)[0]
 
 
-def score_tables(cells: list[np.ndarray], background: np.ndarray, *, threads: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
-    """:func:`score_distribution` of each integer PSSM, as views into one flat
-    float64 table (filled in place: no copy of the tables is ever made).
+def score_tables(
+    cells: list[np.ndarray], background: np.ndarray, *, threshold: float = 1.0, whole: bool = True, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`score_distribution` of each integer PSSM, end to end in one flat
+    float64 table filled in place, and each PSSM's cut-off at ``threshold``.
 
     Parameters
     ----------
     cells : list of ndarray of int, shape (width, 4)
         Integer PSSMs, cells in 0 .. 1000.
     background : ndarray of float64, shape (4,)
+    threshold : float
+        p-value a cut-off score must reach (``<=``).
+    whole : bool
+        Write every score's entry; otherwise only those from the cut-off to the
+        best reachable score (the rest of the table is left unwritten, and its
+        memory untouched).
     threads : int
         Threads that share the PSSMs (the kernel releases the GIL).
 
     Returns
     -------
-    table : ndarray of float64
-        The tables end to end.
-    tables : list of ndarray of float64, shape (width * 1000 + 1,)
-        Each PSSM's, a view into ``table``.
+    table : ndarray of float64, shape (sum of width * 1000 + 1,)
+    table_base : ndarray of int64, shape (PSSMs,)
+        Where each PSSM's entries start.
+    cutoffs : ndarray of int64, shape (PSSMs,)
+        Smallest integer score with p-value <= ``threshold`` (``width * 1000 + 1``
+        if none).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -108,14 +118,19 @@ def score_tables(cells: list[np.ndarray], background: np.ndarray, *, threads: in
     sizes = widths * PSSM_RANGE + 1
     table_base = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     table = np.empty(int(sizes.sum()))
+    cutoffs = np.empty(len(cells), dtype=np.int64)
     flat = np.ascontiguousarray(np.concatenate(cells), dtype=np.int64)
     background = np.ascontiguousarray(background, dtype=np.float64)
     # the work of a PSSM grows as its width squared: deal the widest out first, in turn
     by_cost = np.argsort(-widths, kind="stable")
     groups = [np.sort(by_cost[t::threads]) for t in range(max(1, min(threads, len(cells))))]
+
+    def fill(strands):
+        score_tails(flat, column_base, widths, strands, background, float(threshold), whole, table_base, table, cutoffs)
+
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        list(pool.map(lambda strands: score_tails(flat, column_base, widths, strands, background, table_base, table), groups))
-    return table, [table[b : b + n] for b, n in zip(table_base.tolist(), sizes.tolist())]
+        list(pool.map(fill, groups))
+    return table, table_base, cutoffs
 
 
 def _score_distribution_numpy(cells: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -196,20 +211,30 @@ def build_strands(
     pseudocount: float = 0.1,
     pseudocount_background: np.ndarray | None = None,
     both_strands: bool = True,
+    threshold: float = 1.0,
+    whole: bool = True,
     threads: int = 1,
-) -> tuple[list[ScaledPssm], np.ndarray]:
+) -> tuple[list[ScaledPssm], np.ndarray, np.ndarray]:
     """The scaled PSSMs of many motifs, forward strands first, then (with
     ``both_strands``) the reverse complements in the same order; each equal to
-    :func:`build_pssms`'s.
+    :func:`build_pssms`'s, with its cut-off at ``threshold``.
 
     Returns
     -------
     strands : list of ScaledPssm
-        Their ``pvalues`` are views into ``table``.
+        Their ``pvalues`` are views into ``table``; unless ``whole``, only the
+        entries from the cut-off to the best reachable score are defined (see
+        :func:`score_tables`).
     table : ndarray of float64
         Every strand's p-value table, end to end.
+    cutoffs : ndarray of int64, shape (strands,)
     """
     pairs = [_log_odds(m, background, pseudocount, pseudocount_background) for m in motifs]
     scaled = [_scaled_cells(p[0]) for p in pairs] + ([_scaled_cells(p[1]) for p in pairs] if both_strands else [])
-    table, tables = score_tables([cells for cells, _, _ in scaled], background, threads=threads)
-    return [ScaledPssm(cells=c, scale=sc, offset=o, pvalues=t) for (c, sc, o), t in zip(scaled, tables)], table
+    cells = [c for c, _, _ in scaled]
+    table, table_base, cutoffs = score_tables(cells, background, threshold=threshold, whole=whole, threads=threads)
+    strands = [
+        ScaledPssm(cells=c, scale=sc, offset=o, pvalues=table[b : b + c.shape[0] * PSSM_RANGE + 1])
+        for (c, sc, o), b in zip(scaled, table_base.tolist())
+    ]
+    return strands, table, cutoffs

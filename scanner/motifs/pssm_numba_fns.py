@@ -8,10 +8,13 @@ from .._numba import kernel
 
 
 @kernel
-def score_tails(cells, column_base, widths, strands, background, table_base, table):
+def score_tails(cells, column_base, widths, strands, background, threshold, whole, table_base, table, cutoffs):
     """For each motif-strand ``k`` in ``strands``: ``table[table_base[k] + S]`` =
     P(integer window score >= S), S = 0 .. ``widths[k]`` * 1000, by dynamic programming
-    over its columns ``cells[column_base[k] : column_base[k] + widths[k]]`` (int64, (4,)).
+    over its columns ``cells[column_base[k] : column_base[k] + widths[k]]`` (int64, (4,)),
+    and ``cutoffs[k]``, the smallest S whose P is <= ``threshold`` (``widths[k]`` * 1000
+    + 1 if none). Unless ``whole``, only S from the cut-off to the best reachable
+    score are written: those are all a scan reports.
 
     The products and sums are done in the order of the array expression
     ``new[shift : shift + top + 1] += pdf[: top + 1] * background[letter]`` (letters
@@ -44,9 +47,16 @@ def score_tails(cells, column_base, widths, strands, background, table_base, tab
         pdf[top + 1 : size] = 0.0  # left over from earlier strands
         running = 0.0
         out = table_base[k]
+        cutoffs[k] = size
         for s in range(size - 1, -1, -1):
             running += pdf[s]
-            table[out + s] = min(running, 1.0)
+            tail = min(running, 1.0)
+            if tail <= threshold and cutoffs[k] == s + 1:
+                cutoffs[k] = s
+            elif not whole:
+                break
+            if whole or s <= top:
+                table[out + s] = tail
 
 
 @kernel

@@ -86,7 +86,7 @@ def motif_changes(genome, alleles: AlleleTable, motifs, *, pvalue: float = 1e-4,
 
     motif_list = _motif_list(motifs)
     frequencies = background_frequencies(background, genome=genome)
-    bank = build_bank(motif_list, frequencies, pvalue=pvalue, pseudocount=pseudocount)
+    bank = build_bank(motif_list, frequencies, pvalue=pvalue, pseudocount=pseudocount, pvalue_tables=True)
     flank = int(bank.width.max()) - 1
     rows = {k: [] for k in ("row", "motif", "ref", "alt")}
     cache = (-1, 0, None)
