@@ -10,7 +10,8 @@ its own) on the same sequence:
 - cre-scanner ``scan`` from the genome store (ingested beforehand, not timed),
   hits streamed to Zarr, all cores; its numba kernels come from the on-disk cache
   (``CRE_SCANNER_NUMBA_CACHE=1``, filled by an untimed scan of a short sequence
-  first), as memelite's do (``cache=True``);
+  first), as memelite's do (``cache=True``); numba and the kernel modules are
+  imported before the clock starts, as importing memelite does;
 - memelite ``fimo`` (numba, all cores) reading the plain FASTA;
 - MOODS (``moods-python``, one thread), thresholds from p-values;
   memelite and MOODS get the same pseudocounted frequencies the other two score;
@@ -52,6 +53,9 @@ print(json.dumps({}))
 OURS = CHILD_PREAMBLE + """
 import scanner
 from scanner.motifs import read, scan
+# numba and the kernel modules imported before the clock starts, as importing
+# memelite imports numba and defines its kernels
+from scanner.motifs import hits_numba_fns, pssm_numba_fns, scan_numba_fns
 motifs = read(args["motifs"])
 genome = scanner.open_genome(args["store"])
 t0 = time.perf_counter()
