@@ -128,8 +128,10 @@ class HitStore:
     def finish(self, tables: xr.Dataset, bank, tested: np.ndarray) -> None:
         """Add q-values and the motif and contig tables. The q-values come from the
         hits counted per slot of ``bank``, one stored chunk at a time, so memory holds
-        one chunk of hits and the slot counts, never all the hits."""
-        import zarr
+        one chunk of hits per thread and the slot counts, never all the hits."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..cluster import available_cores
 
         self._flush()
         (self.path / LEDGER).unlink(missing_ok=True)
@@ -143,8 +145,14 @@ class HitStore:
             "hit_qvalue", shape=(self.size,), chunks=(HIT_CHUNK,), dtype=np.float64, dimension_names=["hits"],
             compressors=[hit_codec()],
         )
-        for lo, hi in chunks:
+
+        def write(bounds):
+            lo, hi = bounds
             array[lo:hi] = qvalue[slots[lo:hi]]
+
+        # whole chunks each, so the threads never write the same chunk
+        with ThreadPoolExecutor(max_workers=available_cores()) as pool:
+            list(pool.map(write, chunks))
         del self.root[SLOT]
         with quiet_zarr_string_warnings():
             tables.to_zarr(self.path, mode="a", zarr_format=3, consolidated=False)
