@@ -253,17 +253,15 @@ def build_bank(
 def _slots(strands: list[ScaledPssm], cutoffs: np.ndarray, n_motifs: int, pvalue_table: np.ndarray):
     """Slot bases, p-values and motifs of the scores from each cut-off to the best
     reachable (none where the cut-off is beyond it), motif by motif."""
+    from .pssm_numba_fns import gather_slots
+
     best = np.array([int(p.cells.max(axis=1).sum()) for p in strands], dtype=np.int64)
     sizes = np.maximum(best - cutoffs + 1, 0)
     layout = np.arange(len(strands)).reshape(-1, n_motifs).T.ravel()  # (m, +), (m, -), (m + 1, +), ...
     slot_base = np.zeros(len(strands), dtype=np.int64)
     slot_base[layout] = np.concatenate([[0], np.cumsum(sizes[layout])[:-1]])
     table_base = np.concatenate([[0], np.cumsum([p.pvalues.size for p in strands])[:-1]]).astype(np.int64)
-    strand = np.repeat(np.arange(len(strands)), sizes)
-    within = np.arange(strand.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # score - cut-off
-    slot = slot_base[strand] + within
-    slot_pvalue = np.empty(strand.size)
-    slot_motif = np.empty(strand.size, dtype=np.int32)
-    slot_pvalue[slot] = pvalue_table[table_base[strand] + cutoffs[strand] + within]
-    slot_motif[slot] = strand % n_motifs
+    slot_pvalue = np.empty(int(sizes.sum()))
+    slot_motif = np.empty(slot_pvalue.size, dtype=np.int32)
+    gather_slots(pvalue_table, table_base, cutoffs, sizes, slot_base, n_motifs, slot_pvalue, slot_motif)
     return slot_base, slot_pvalue, slot_motif

@@ -4,7 +4,7 @@ the buffers they fill, kept per thread and reused from chunk to chunk.
 A genome scan runs thousands of chunk tasks on a few threads; allocating each
 chunk's buffers afresh costs more in page faults than some of the kernels take,
 so each thread keeps its own and grows them when a larger chunk comes. They are
-about 25 MB per thread for 1 Mb chunks, and live as long as the thread.
+about 30 MB per thread for 1 Mb chunks, and live as long as the thread.
 """
 
 from __future__ import annotations
