@@ -111,57 +111,79 @@ def _rest_blocks(pssm: ScaledPssm, offset: int, length: int, background: np.ndar
     return [(word, losses) for _, word, losses in blocks]
 
 
-def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
-    counts = np.bincount(keys, minlength=n_keys)
-    return np.concatenate([[0], np.cumsum(counts)]) + start, values[order]
+def _csr_index(strand, word, slack, lengths, anchor: int, n_keys: int, strand_table, strand_rel, entries):
+    """Fill ``entries`` (int32 (n, 4): slack, motif-strand, its first block's losses,
+    that block's word offset from the anchor) with the anchor words by
+    ``anchor``-base word, and return the CSR offsets (``n_keys + 1``)."""
+    from .bank_numba_fns import count_index_keys, fill_index
+
+    offsets = np.zeros(n_keys + 1, dtype=np.int64)
+    count_index_keys(strand, word, lengths, anchor, offsets)
+    np.cumsum(offsets, out=offsets)
+    fill_index(strand, word, slack, lengths, anchor, offsets, np.empty_like(offsets), strand_table, strand_rel, entries)
+    return offsets
 
 
-def _build_index(strands: list[ScaledPssm], cutoffs: np.ndarray, anchor: int):
-    """The main index by ``anchor``-base word, and per-length tables of the shorter anchors."""
-    anchors = [_anchor(p, anchor) for p in strands]
-    main_keys, main_values = [], []
-    short = {}
-    for k, (pssm, (offset, a)) in enumerate(zip(strands, anchors)):
-        partial = _word_scores(pssm.cells[offset : offset + a])
-        best_rest = int(pssm.cells.max(axis=1).sum()) - int(pssm.cells[offset : offset + a].max(axis=1).sum())
-        slack = partial + best_rest - int(cutoffs[k])
-        keep = np.flatnonzero(slack >= 0)
-        if keep.size == 0:
-            continue
-        packed = (np.int64(k) << 32) | slack[keep]
-        if a < anchor:
-            short.setdefault(a, ([], []))
-            short[a][0].append(keep)
-            short[a][1].append(packed)
-            spread = 4 ** (anchor - a)
-            keep = (keep[:, None] * spread + np.arange(spread)[None, :]).reshape(-1)
-            packed = np.repeat(packed, spread)
-        main_keys.append(keep)
-        main_values.append(packed)
+def _index_size(strand, lengths, anchor: int) -> int:
+    """Main index entries of the anchor words: each shorter anchor counts once per word it starts."""
+    per_strand = np.bincount(strand, minlength=lengths.size)
+    return int((per_strand * 4 ** (anchor - lengths)).sum())
+
+
+def _kept_anchor_words(strands: list[ScaledPssm], anchors: list[tuple[int, int]], cutoffs: np.ndarray):
+    """(strand, word, slack) of every anchor word that can still reach its strand's
+    cut-off, strand by strand, words ascending."""
+    from .bank_numba_fns import anchor_words
+
+    cells = np.ascontiguousarray(np.concatenate([p.cells for p in strands]), dtype=np.int64)
+    widths = np.array([p.width for p in strands], dtype=np.int64)
+    column_base = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    offset = np.array([o for o, _ in anchors], dtype=np.int64)
+    length = np.array([a for _, a in anchors], dtype=np.int64)
+    best = cells.max(axis=1)
+    total = np.add.reduceat(best, column_base)
+    in_anchor = np.array([int(best[b + o : b + o + a].sum()) for b, o, a in zip(column_base, offset, length)], dtype=np.int64)
+    need = cutoffs - (total - in_anchor)  # the cut-off less the best of the columns outside the anchor
+    capacity = 1 << 20
+    columns = [np.empty(capacity, dtype=np.int64) for _ in range(3)]
+    n, k = 0, 0
+    while k < len(strands):
+        n, k = anchor_words(cells, column_base, offset, length, need, k, *columns, n)
+        if k < len(strands):
+            capacity *= 2
+            columns = [np.concatenate([c[:n], np.empty(capacity - n, dtype=np.int64)]) for c in columns]
+    return tuple(c[:n] for c in columns)
+
+
+def _build_index(strands: list[ScaledPssm], anchors, cutoffs: np.ndarray, anchor: int, strand_table, strand_rel):
+    """The main index by ``anchor``-base word, and per-length tables of the shorter
+    anchors, their entries end to end in one (entries, 4) int32 array."""
+    strand, word, slack = _kept_anchor_words(strands, anchors, cutoffs)
+    lengths = np.array([a for _, a in anchors], dtype=np.int64)
+    bounds = np.searchsorted(strand, np.arange(len(strands) + 1))  # strand k's words: bounds[k] .. bounds[k + 1]
+    short = {a: np.flatnonzero(lengths == a) for a in np.unique(lengths[lengths < anchor]).tolist()}
+    short_rows = {a: np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in ks]) for a, ks in short.items()}
+    short_rows = {a: rows for a, rows in short_rows.items() if rows.size}  # lengths no strand can use: no table
+    main_size = _index_size(strand, lengths, anchor)
+    entries = np.empty((main_size + sum(rows.size for rows in short_rows.values()), 4), dtype=np.int32)
     n_keys = 4**anchor + 1  # the last key: the word holds an N; no entries
-    keys = np.concatenate(main_keys) if main_keys else np.zeros(0, dtype=np.int64)
-    values = np.concatenate(main_values) if main_values else np.zeros(0, dtype=np.int64)
-    offsets, entries = _csr(keys, values, n_keys, 0)
-    all_entries = [entries]
+    offsets = _csr_index(strand, word, slack, lengths, anchor, n_keys, strand_table, strand_rel, entries[:main_size])
     short_lengths, short_offsets, short_base = [], [], []
-    position, total = 0, entries.size
-    for a in sorted(short):
-        table_offsets, table_entries = _csr(np.concatenate(short[a][0]), np.concatenate(short[a][1]), 4**a, total)
+    position, total = 0, main_size
+    for a, rows in short_rows.items():
+        table_offsets = _csr_index(strand[rows], word[rows], slack[rows], lengths, a, 4**a, strand_table, strand_rel,
+                                   entries[total : total + rows.size])
         short_lengths.append(a)
-        short_offsets.append(table_offsets)
+        short_offsets.append(table_offsets + total)
         short_base.append(position)
-        all_entries.append(table_entries)
         position += table_offsets.size
-        total += table_entries.size
+        total += rows.size
     return (
-        np.array([offset for offset, _ in anchors], dtype=np.int64),
-        offsets.astype(np.int64),
-        np.concatenate(all_entries).astype(np.int64),
+        offsets,
+        entries,
         np.array(short_lengths, dtype=np.int64),
         np.concatenate(short_offsets).astype(np.int64) if short_offsets else np.zeros(1, dtype=np.int64),
         np.array(short_base, dtype=np.int64),
-        anchors,
     )
 
 
@@ -198,7 +220,8 @@ def build_bank(
     sizes = np.array([p.pvalues.size for p in strands], dtype=np.int64)
     if anchor < QUAD:
         raise ValueError(f"anchor must be at least {QUAD} columns, got {anchor}")
-    anchor_offset, offsets, index_values, short_lengths, short_offsets, short_base, anchors = _build_index(strands, cutoffs, anchor)
+    anchors = [_anchor(p, anchor) for p in strands]
+    anchor_offset = np.array([offset for offset, _ in anchors], dtype=np.int64)
     per_strand = [_rest_blocks(p, offset, a, background) for p, (offset, a) in zip(strands, anchors)]
     block_count = np.array([len(blocks) for blocks in per_strand], dtype=np.int64)
     block_first = np.concatenate([[0], np.cumsum(block_count)[:-1]]).astype(np.int64)
@@ -213,12 +236,11 @@ def build_bank(
     block_info[:, 1] = np.arange(n_blocks + 1) * 4**QUAD
     strand_info = np.stack([anchor_offset, block_first, block_count, cutoffs, widths], axis=1).astype(np.int64)
     first_block = np.where(block_count > 0, block_first, n_blocks)
-    k = index_values >> 32
-    entries = np.zeros((index_values.size, 4), dtype=np.int32)
-    entries[:, 0] = index_values & 0xFFFFFFFF
-    entries[:, 1] = k
-    entries[:, 2] = block_info[first_block[k], 1]
-    entries[:, 3] = np.where(block_count[k] > 0, block_info[first_block[k], 0] - anchor_offset[k], 0)
+    strand_table = block_info[first_block, 1]
+    strand_rel = np.where(block_count > 0, block_info[first_block, 0] - anchor_offset, 0)
+    offsets, entries, short_lengths, short_offsets, short_base = _build_index(
+        strands, anchors, cutoffs, anchor, strand_table, strand_rel
+    )
     slot_base, slot_pvalue, slot_motif = _slots(strands, cutoffs, len(motifs), pvalue_table)
     return MotifBank(
         motif_id=np.array([m.motif_id for m in motifs]),
@@ -253,7 +275,7 @@ def build_bank(
 def _slots(strands: list[ScaledPssm], cutoffs: np.ndarray, n_motifs: int, pvalue_table: np.ndarray):
     """Slot bases, p-values and motifs of the scores from each cut-off to the best
     reachable (none where the cut-off is beyond it), motif by motif."""
-    from .pssm_numba_fns import gather_slots
+    from .bank_numba_fns import gather_slots
 
     best = np.array([int(p.cells.max(axis=1).sum()) for p in strands], dtype=np.int64)
     sizes = np.maximum(best - cutoffs + 1, 0)

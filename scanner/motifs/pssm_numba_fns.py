@@ -72,13 +72,3 @@ def word_scores(cells, out):
             for b in range(4):
                 out[4 * x + b] = prefix + cells[j, b]
         size *= 4
-
-
-@kernel
-def gather_slots(table, table_base, cutoffs, sizes, slot_base, n_motifs, slot_pvalue, slot_motif):
-    """Copy each motif-strand ``k``'s p-values of scores ``cutoffs[k] ..`` (``sizes[k]``
-    of them) to ``slot_pvalue[slot_base[k] ..]``, and its motif to ``slot_motif``."""
-    for k in range(sizes.shape[0]):
-        for j in range(sizes[k]):
-            slot_pvalue[slot_base[k] + j] = table[table_base[k] + cutoffs[k] + j]
-            slot_motif[slot_base[k] + j] = k % n_motifs
