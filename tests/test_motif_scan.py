@@ -326,3 +326,24 @@ def test_hits_are_ordered_by_start_then_motif_strand(demo_genome):
     start, motif, _ = scan_codes(codes, 0, codes.size, bank)
     key = start * bank.base.size + motif
     assert start.size > 1000 and np.all(np.diff(key) > 0)
+
+
+@given(st.lists(st.lists(st.integers(0, 1000), min_size=4, max_size=4), min_size=1, max_size=6), st.integers(-100, 6000))
+@settings(max_examples=100, deadline=None)
+def test_anchor_words_found_depth_first_are_every_word_that_reaches(rows, need):
+    """The bounded depth-first enumeration keeps exactly the words whose score
+    reaches ``need``, in ascending code order, with their slack."""
+    from scanner.motifs.bank_numba_fns import anchor_words
+
+    cells = np.array(rows, dtype=np.int64)
+    a = cells.shape[0]
+    expected = []
+    for code, word in enumerate(itertools.product(range(4), repeat=a)):
+        score = int(cells[np.arange(a), list(word)].sum())
+        if score >= need:
+            expected.append((code, score - need))
+    columns = [np.empty(4**a, dtype=np.int64) for _ in range(3)]
+    n, done = anchor_words(cells, np.array([0]), np.array([0]), np.array([a]), np.array([need]), 0, *columns, 0)
+    assert done == 1 and n == len(expected)
+    assert list(zip(columns[1][:n].tolist(), columns[2][:n].tolist())) == expected
+    assert np.all(columns[0][:n] == 0)
