@@ -147,6 +147,14 @@ def _scan_chunk(bank: MotifBank, store_path: str, contig: str, contig_index: int
     return hit_columns(bank, contig_index, start, first, motif_strand, scaled), _clean_window_counts(codes, 0, stop - start, widths)
 
 
+def _take(future):
+    """The result of a thread or Dask future, releasing a Dask one's memory."""
+    result = future.result()
+    if hasattr(future, "release"):
+        future.release()
+    return result
+
+
 def _fingerprint(genome, bank: MotifBank, background, pvalue, pseudocount, both_strands, tasks) -> str:
     """What a resumed scan must share with the one it continues."""
     import hashlib
@@ -235,15 +243,33 @@ def scan(
     store_path = str(genome.path)
 
     def results(tasks):
+        """Chunk results in task order, with at most two tasks per worker in flight:
+        results the writer has not taken yet would otherwise pile up in memory."""
+        from collections import deque
+
         if client is not None:
             bank_future = client.scatter(bank, broadcast=True)
-            futures = [client.submit(_scan_chunk, bank_future, store_path, *t, widths, pure=False) for t in tasks]
-            for future in futures:
-                yield future.result()
-                future.release()
+            window = 2 * max(1, sum(client.nthreads().values()))
+            submit = lambda t: client.submit(_scan_chunk, bank_future, store_path, *t, widths, pure=False)  # noqa: E731
+            pool = None
         else:
-            with ThreadPoolExecutor(max_workers=workers or available_cores()) as pool:
-                yield from pool.map(lambda t: _scan_chunk(bank, store_path, *t, widths), tasks)
+            threads = workers or available_cores()
+            window = 2 * threads
+            pool = ThreadPoolExecutor(max_workers=threads)
+            submit = lambda t: pool.submit(_scan_chunk, bank, store_path, *t, widths)  # noqa: E731
+        pending = deque()
+        try:
+            for t in tasks:
+                pending.append(submit(t))
+                if len(pending) >= window:
+                    yield _take(pending.popleft())
+            while pending:
+                yield _take(pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     clean = np.zeros(widths.size, dtype=np.int64)
     attrs = _attrs(pvalue, frequencies, pseudocount, both_strands, f"genome {genome.path}")
