@@ -1,12 +1,36 @@
 """Seqlet calling: against modisco-lite and slow references; independent of chunking."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scanner.seqlets.seqlets_numba_fns import pool_adjacent_violators
 from scanner.seqlets.tfmodisco import Thresholds, call_track, fdr_thresholds, laplace_null, window_sums
+
+
+@contextmanager
+def split_in_parts(split):
+    """Passes split into parts of ``split[0]`` values on ``split[1]`` threads, and every
+    order-statistics cell of 2 values or more checked for ties (None: as in use)."""
+    import scanner.cluster as cluster
+    import scanner.parts as parts
+    import scanner.seqlets.window_stats as window_stats
+
+    if split is None:
+        yield
+        return
+    saved = parts.MIN_PART, cluster.available_cores, window_stats.LARGE_CELL
+    parts.MIN_PART, cluster.available_cores, window_stats.LARGE_CELL = split[0], (lambda: split[1]), 2
+    try:
+        yield
+    finally:
+        parts.MIN_PART, cluster.available_cores, window_stats.LARGE_CELL = saved
+
+
+SPLITS = st.sampled_from([None, (1, 3), (7, 2), (50, 4)])
 
 
 def synthetic_tracks(seed, n=120, length=300):
@@ -141,38 +165,45 @@ def test_uniform_histogram_equals_numpy(values, bins):
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(finite, st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300, 5e-324])), min_size=1, max_size=400),
-       st.data(), st.booleans())
-def test_order_statistics_equal_sorting(values, data, absolute):
-    from scanner.seqlets.seqlets_numba_fns import key_histogram, order_statistics
+       st.data(), st.booleans(), SPLITS)
+def test_order_statistics_equal_sorting(values, data, absolute, split):
+    from scanner.seqlets.window_stats import key_histogram, order_statistics
 
     values = np.array(values)
     ranks = np.array(sorted(data.draw(st.sets(st.integers(0, len(values) - 1), min_size=1))), np.int64)
-    low, high, top = key_histogram(values, absolute)
-    reference = np.sort(np.abs(values) if absolute else values)
-    assert (low, high) == (reference[0], reference[-1])
-    assert np.array_equal(order_statistics(values, top, ranks, absolute), reference[ranks])
+    with split_in_parts(split):
+        low, high, top, finite = key_histogram(values, absolute)
+        assert finite
+        reference = np.sort(np.abs(values) if absolute else values)
+        assert (low, high) == (reference[0], reference[-1])
+        assert np.array_equal(order_statistics(values, top, ranks, absolute), reference[ranks])
+        if absolute:
+            from scanner.seqlets.window_stats import absolute_top
+
+            assert np.array_equal(absolute_top(key_histogram(values)[2]), top)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(0, 10_000), st.integers(3, 2000), st.sampled_from([0.0, 0.3, 0.9]))
-def test_laplace_fit_and_percentiles_equal_numpy(seed, n, ties):
+@given(st.integers(0, 10_000), st.integers(3, 2000), st.sampled_from([0.0, 0.3, 0.9]), SPLITS)
+def test_laplace_fit_and_percentiles_equal_numpy(seed, n, ties, split):
     from scanner.seqlets.tfmodisco import _absolute_percentile, _laplace_fit, _laplace_fit_numpy
 
     rng = np.random.default_rng(seed)
     values = rng.laplace(rng.normal(0, 0.1), rng.uniform(0.01, 1), n)
     values[rng.random(n) < ties] = rng.choice(values[:3])  # heavy ties, as windowed sums of sparse tracks have
     percentiles = np.array([5.0 * (x + 1) for x in range(19)])
-    try:
-        theirs = _laplace_fit_numpy(values, percentiles)
-    except ValueError:  # all on one side of the mode: both refuse
-        with pytest.raises(ValueError, match="one side"):
-            _laplace_fit(values, percentiles)
-        return
-    ours = _laplace_fit(values, percentiles)
-    assert ours[:3] == theirs[:3]
-    assert np.array_equal(ours[3], theirs[3]) and np.array_equal(ours[4], theirs[4])
-    for q in (80.0, 99.99, 0.0, 100.0):
-        assert _absolute_percentile(values, q) == np.percentile(np.abs(values), q)
+    with split_in_parts(split):
+        try:
+            theirs = _laplace_fit_numpy(values, percentiles)
+        except ValueError:  # all on one side of the mode: both refuse
+            with pytest.raises(ValueError, match="one side"):
+                _laplace_fit(values, percentiles)
+            return
+        ours = _laplace_fit(values, percentiles)
+        assert ours[:3] == theirs[:3]
+        assert np.array_equal(ours[3], theirs[3]) and np.array_equal(ours[4], theirs[4])
+        for q in (80.0, 99.99, 0.0, 100.0):
+            assert _absolute_percentile(values, q) == np.percentile(np.abs(values), q)
 
 
 def test_subsampled_thresholds_modisco_exact_and_bernoulli_close():
@@ -231,3 +262,45 @@ def test_rows_called_together_equal_rows_called_alone(seed, rows, window, flank,
     expected = [(r, int(s), float(v)) for r in range(rows)
                 for s, v in zip(*call_track(sums[r], 200, thresholds, window=window, flank=flank, suppress=suppress))]
     assert list(zip(row.tolist(), start.tolist(), value.tolist())) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.0, -1.0, 0.5, 3.0, -0.25, 1e-3]), finite), min_size=1,
+                max_size=300), st.integers(1, 20), SPLITS)
+@example([0.0, 2.0, -1.0, 1.1125369292536007e-308], 2, None)  # second-level edges a few subnormals apart
+def test_laplace_mode_equals_numpy(values, bins, split):
+    """The mode and the counts below and at it, on values that sit on bin edges and inside empty bins."""
+    from scanner.seqlets.window_stats import key_histogram, laplace_mode
+
+    values = np.array(values)
+    counts, edges = np.histogram(values, bins=bins)
+    peak = int(np.argmax(counts))
+    inside = values[(edges[peak] < values) & (values < edges[peak + 1])]
+    counts, edges = np.histogram(inside, bins=bins)
+    peak = int(np.argmax(counts))
+    mu = (edges[peak] + edges[peak + 1]) / 2
+    with split_in_parts(split):
+        low, high, _, _ = key_histogram(values)
+        assert laplace_mode(values, low, high, bins) == (mu, np.count_nonzero(values < mu), np.count_nonzero(values == mu))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]) | finite, min_size=1, max_size=60),
+       st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]) | finite, min_size=1, max_size=60))
+def test_pooled_points_equal_lexsort_and_bincount(values, null):
+    """The merged, pooled points of the FDR fit, against the sort-based pooling they replace."""
+    from scanner.seqlets.seqlets_numba_fns import pooled_points
+
+    values, null = np.sort(values), np.array(null)
+    w = len(values) / len(null)
+    x = np.concatenate([values, null])
+    y = np.concatenate([np.ones(len(values)), np.zeros(len(null))])
+    weight = np.concatenate([np.ones(len(values)), np.full(len(null), w)])
+    order = np.lexsort((y, x))
+    x, y, weight = x[order], y[order], weight[order]
+    first = np.concatenate([[True], x[1:] != x[:-1]])
+    group = np.cumsum(first) - 1
+    total = np.bincount(group, weights=weight)
+    expected = (x[first], total, np.bincount(group, weights=weight * y) / total)
+    got = pooled_points(values, np.sort(null, kind="stable"), w)
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected))

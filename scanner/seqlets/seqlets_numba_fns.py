@@ -34,12 +34,15 @@ def windowed_sums(track, window, out):
     ring = np.empty(window + 1)
     ring[0] = 0.0
     total = 0.0
+    # the running sum after i + 1 values goes to slot `head`; the one `window`
+    # values older sits in the slot after it (an integer modulo per value is slow)
+    head = 0
     for i in range(track.shape[0]):
         total += _finite(track[i])
-        ring[(i + 1) % (window + 1)] = total
-        start = i + 1 - window
-        if start >= 0:
-            out[start] = total - ring[start % (window + 1)]
+        head = head + 1 if head < window else 0
+        ring[head] = total
+        if i + 1 >= window:
+            out[i + 1 - window] = total - ring[head + 1 if head < window else 0]
 
 
 @kernel
@@ -65,6 +68,45 @@ def pool_adjacent_violators(y, weight):
         for i in range(start[b], end):
             y[i] = level[b]
     return y
+
+
+@kernel
+def pooled_points(values, null, null_weight):
+    """The points of an isotonic fit of "real (1) or null (0)" on windowed sums, equal sums pooled.
+
+    ``values`` (real, weight 1) and ``null`` (weight ``null_weight``) are each
+    ascending. They are merged with a null point before a real one of the same
+    value, and each run of equal values pooled into its summed weight and its
+    weighted mean label, adding in that order, so the points are bit for bit
+    those of a lexsort by (value, label) followed by ``np.bincount``.
+
+    Returns
+    -------
+    x, weight, label : ndarray of float64
+    """
+    n = values.shape[0]
+    m = null.shape[0]
+    x = np.empty(n + m)
+    weight = np.empty(n + m)
+    label = np.empty(n + m)
+    g = -1
+    i = 0
+    j = 0
+    while i < n or j < m:
+        if j < m and (i >= n or null[j] <= values[i]):
+            value, w, y = null[j], null_weight, 0.0
+            j += 1
+        else:
+            value, w, y = values[i], 1.0, 1.0
+            i += 1
+        if g < 0 or value != x[g]:
+            g += 1
+            x[g] = value
+            weight[g] = 0.0
+            label[g] = 0.0
+        weight[g] += w
+        label[g] += w * y
+    return x[: g + 1], weight[: g + 1], label[: g + 1] / weight[: g + 1]
 
 
 @kernel
@@ -111,18 +153,38 @@ def greedy_seqlets(position, score, length, window, flank, suppress, out_start, 
 
 
 @kernel
-def range_between(values, low, high):
-    """Count, smallest and largest of the values ``v`` with ``low < v < high``."""
-    count = 0
-    smallest = np.inf
-    largest = -np.inf
-    for i in range(values.shape[0]):
-        x = values[i]
-        if low < x < high:
-            count += 1
-            smallest = min(smallest, x)
-            largest = max(largest, x)
-    return count, smallest, largest
+def _bin_scale(edges, bins):
+    """``(factor, scale)`` with ``(x - first) * factor * scale`` the scaled offset of ``x``.
+
+    ``scale = bins / (last - first)`` overflows when the edges are a few
+    subnormals apart; the offsets are then first multiplied by 2**600 (exact).
+    """
+    scale = bins / (edges[bins] - edges[0])
+    if scale <= 1.7976931348623157e308:
+        return 1.0, scale
+    return 2.0**600, bins / ((edges[bins] - edges[0]) * 2.0**600)
+
+
+@kernel
+def _bin_estimate(x, first, factor, scale, bins):
+    """The bin of ``x`` from its scaled offset, which :func:`_bin_fixed` corrects.
+
+    (Array arguments would cost reference counting on every call: the
+    correction against the edges is a separate step.)
+    """
+    b = min(int((x - first) * factor * scale), bins)
+    return b - 1 if b == bins else b
+
+
+@kernel
+def _bin_fixed(x, b, left, right, bins):
+    """``np.histogram``'s bin: the estimate ``b`` moved by one where ``x`` is left of its
+    left edge ``left`` or at or right of its right edge ``right`` (the last bin keeps it)."""
+    if x < left:
+        return b - 1
+    if b != bins - 1 and x >= right:
+        return b + 1
+    return b
 
 
 @kernel
@@ -139,19 +201,31 @@ def uniform_histogram(values, edges, counts, low=-np.inf, high=np.inf):
     bins = counts.shape[0]
     first = edges[0]
     last = edges[bins]
-    scale = bins / (last - first)
+    factor, scale = _bin_scale(edges, bins)
     for i in range(values.shape[0]):
         x = values[i]
         if x < first or x > last or not (low < x < high):
             continue
-        b = min(int((x - first) * scale), bins)
-        if b == bins:
-            b -= 1
-        if x < edges[b]:
-            b -= 1
-        if b != bins - 1 and x >= edges[b + 1]:
-            b += 1
-        counts[b] += 1
+        b = _bin_estimate(x, first, factor, scale, bins)
+        counts[_bin_fixed(x, b, edges[b], edges[b + 1], bins)] += 1
+
+
+@kernel
+def gather_range(values, low, high, out):
+    """Copy the values ``low <= v <= high`` into ``out``, in order, as far as it has room;
+    returns how many there are (more than ``len(out)``: call again with room for all),
+    and how many values are below ``low``."""
+    count = 0
+    below = 0
+    room = out.shape[0]
+    for i in range(values.shape[0]):
+        x = values[i]
+        below += x < low
+        if low <= x <= high:  # rare, so well predicted
+            if count < room:
+                out[count] = x
+            count += 1
+    return count, below
 
 
 @kernel
@@ -184,22 +258,25 @@ def _key(bits, absolute):
 
 @kernel
 def key_histogram(values, absolute=False):
-    """Smallest and largest value, and counts by the top 16 bits of the order key.
+    """Smallest and largest value, counts by the top 16 bits of the order key, and
+    how many values are not finite.
 
-    ``values``: finite float64, non-empty; with ``absolute``, their absolute
-    values are meant. The counts (int64, 65536) are what :func:`order_statistics`
-    starts from.
+    ``values``: float64, non-empty; with ``absolute``, their absolute values are
+    meant. The counts (int64, 65536) are what :func:`order_slots` starts from;
+    they and the extremes mean something only when every value is finite.
     """
     bits = values.view(np.uint64)
     top = np.zeros(1 << 16, np.int64)
     low = np.inf
     high = -np.inf
+    bad = 0
     for i in range(values.shape[0]):
         x = abs(values[i]) if absolute else values[i]
         low = min(low, x)
         high = max(high, x)
-        top[_key(bits[i], absolute) >> np.uint64(48)] += 1
-    return low, high, top
+        bad += not (abs(x) <= 1.7976931348623157e308)
+        top[_top(_key(bits[i], absolute))] += 1
+    return low, high, top, bad
 
 
 @kernel
@@ -223,63 +300,75 @@ def count_around(values, pivot):
 
 
 @kernel
-def order_statistics(values, top, ranks, absolute=False):
-    """The values at the given ranks of ``values`` sorted ascending, without sorting them.
+def order_slots(top, ranks):
+    """Where the wanted ranks fall among the key buckets of :func:`key_histogram`.
 
-    Parameters
-    ----------
-    values : ndarray of float64, shape (n,)
-        Finite values.
-    top : ndarray of int64, shape (65536,)
-        Their counts by key bucket, from :func:`key_histogram`.
-    ranks : ndarray of int64, shape (k,)
-        0-based ranks, each below ``n``.
-    absolute : bool
-        Order statistics of the absolute values instead.
-
-    Returns
-    -------
-    ndarray of float64, shape (k,)
-
-    Notes
-    -----
-    The values in the buckets that hold a wanted rank are counted by the next 8
-    bits of their key, then the values of the wanted sub-buckets are gathered and
-    sorted: two passes over the data, and only a few thousand values are sorted.
-    The counting pass is branch-free (values of no interest count in a spare row),
-    which is several times faster on random data than testing each value.
+    Returns ``bucket`` and ``inner`` (int64, per rank: its bucket and its rank
+    inside it), ``slot_of`` (int32, 65536: a row per wanted bucket, the spare row
+    ``n_slots`` for the others) and ``n_slots``.
     """
-    bits = values.view(np.uint64)
     before = np.cumsum(top) - top
-    n_ranks = ranks.shape[0]
     bucket = np.searchsorted(before + top, ranks, side="right")
     inner = ranks - before[bucket]
     n_slots = 0
-    slot_of = np.full(1 << 16, -1, np.int64)
-    for r in range(n_ranks):
+    slot_of = np.full(1 << 16, -1, np.int32)  # small, so it stays in cache
+    for r in range(ranks.shape[0]):
         if slot_of[bucket[r]] < 0:
             slot_of[bucket[r]] = n_slots
             n_slots += 1
     for b in range(1 << 16):
         if slot_of[b] < 0:
             slot_of[b] = n_slots
+    return bucket, inner, slot_of, n_slots
+
+
+@kernel
+def _cell(slot, key):
+    """The cell of an order key: its slot's row of 256 and its next 8 bits (``slot``, not
+    the table, is passed: an array argument costs reference counting on every call)."""
+    return (np.int64(slot) << 8) + np.int64((key >> np.uint64(40)) & np.uint64(0xFF))
+
+
+@kernel
+def _top(key):
+    return np.int64(key >> np.uint64(48))
+
+
+@kernel
+def order_counts(values, slot_of, n_slots, absolute):
+    """Counts of ``values`` by (slot, next 8 key bits): int64, ``(n_slots + 1) * 256``.
+
+    Branch-free: values of no interest count in the spare row, which is several
+    times faster on random data than testing each value.
+    """
+    bits = values.view(np.uint64)
     middle = np.zeros((n_slots + 1) << 8, np.int64)
-    lowest = np.full((n_slots + 1) << 8, np.uint64(0xFFFFFFFFFFFFFFFF))
-    highest = np.zeros((n_slots + 1) << 8, np.uint64)
     for i in range(values.shape[0]):
         key = _key(bits[i], absolute)
-        cell = (slot_of[np.int64(key >> np.uint64(48))] << 8) + np.int64((key >> np.uint64(40)) & np.uint64(0xFF))
-        middle[cell] += 1
-        lowest[cell] = min(lowest[cell], key)
-        highest[cell] = max(highest[cell], key)
-    # the sub-buckets that hold a wanted rank, and each rank inside its sub-bucket
-    spare = n_ranks
-    wanted = np.full((n_slots + 1) << 8, spare, np.int64)
+        middle[_cell(slot_of[_top(key)], key)] += 1
+    return middle
+
+
+@kernel
+def cell_range(values, slot_of, cell, absolute):
+    """Smallest and largest order key of the values in one cell (uint64; max and 0 when empty)."""
+    bits = values.view(np.uint64)
+    lowest = np.uint64(0xFFFFFFFFFFFFFFFF)
+    highest = np.uint64(0)
+    for i in range(values.shape[0]):
+        key = _key(bits[i], absolute)
+        if _cell(slot_of[_top(key)], key) == cell:
+            lowest = min(lowest, key)
+            highest = max(highest, key)
+    return lowest, highest
+
+
+@kernel
+def order_cells(middle, bucket, inner, slot_of):
+    """The cell (slot row + sub-bucket, int64) that holds each wanted rank, and the rank inside it."""
+    n_ranks = bucket.shape[0]
+    cell = np.empty(n_ranks, np.int64)
     sub_rank = np.empty(n_ranks, np.int64)
-    sub_of = np.empty(n_ranks, np.int64)
-    sizes = np.zeros(n_ranks + 1, np.int64)
-    constant_key = np.zeros(n_ranks, np.uint64)
-    n_subs = 0
     for r in range(n_ranks):
         row = slot_of[bucket[r]] << 8
         cumulative = 0
@@ -287,37 +376,27 @@ def order_statistics(values, top, ranks, absolute=False):
         while cumulative + middle[row + sub] <= inner[r]:
             cumulative += middle[row + sub]
             sub += 1
+        cell[r] = row + sub
         sub_rank[r] = inner[r] - cumulative
-        if lowest[row + sub] == highest[row + sub]:
-            # every value there is the same (ties, such as runs of zeros): nothing to gather
-            sub_of[r] = -1
-            constant_key[r] = lowest[row + sub]
-            continue
-        if wanted[row + sub] == spare:
-            wanted[row + sub] = n_subs
-            sizes[n_subs] = middle[row + sub]
-            n_subs += 1
-        sub_of[r] = wanted[row + sub]
-    offsets = np.zeros(n_ranks + 2, np.int64)
-    for s in range(n_ranks + 1):
-        offsets[s + 1] = offsets[s] + sizes[s]
-    gathered = np.empty(offsets[n_ranks + 1])
-    filled = offsets[: n_ranks + 1].copy()
+    return cell, sub_rank
+
+
+@kernel
+def order_gather(values, slot_of, group_of, spare, absolute, filled, gathered):
+    """Copy the values of the wanted cells into ``gathered``, each at ``filled[group]`` (advanced)."""
+    bits = values.view(np.uint64)
     for i in range(values.shape[0]):
         key = _key(bits[i], absolute)
-        s = wanted[(slot_of[np.int64(key >> np.uint64(48))] << 8) + np.int64((key >> np.uint64(40)) & np.uint64(0xFF))]
+        s = group_of[_cell(slot_of[_top(key)], key)]
         if s != spare:  # rare, so well predicted
             gathered[filled[s]] = abs(values[i]) if absolute else values[i]
             filled[s] += 1
-    for s in range(n_subs):
-        gathered[offsets[s] : offsets[s + 1]] = np.sort(gathered[offsets[s] : offsets[s + 1]])
-    out = np.empty(n_ranks)
-    for r in range(n_ranks):
-        if sub_of[r] < 0:
-            out[r] = _key_value(constant_key[r])
-        else:
-            out[r] = gathered[offsets[sub_of[r]] + sub_rank[r]]
-    return out
+
+
+@kernel
+def key_value(key):
+    """The float64 whose order key is ``key``."""
+    return _key_value(key)
 
 
 @kernel
@@ -329,30 +408,36 @@ def _splitmix64(x):
 
 
 @kernel
-def bernoulli_subsample(values, keep, seed, expected):
-    """A seeded Bernoulli sample of ``values``: each kept with probability ``keep``.
+def bernoulli_blocks(values, keep, seed, block, first, last, expected):
+    """A seeded Bernoulli sample of blocks ``first..last-1`` of ``block`` values each: every
+    value kept with probability ``keep``, in order.
 
-    The gaps between kept indices are drawn as geometric variables from a
-    splitmix64 stream, so the work is one draw per kept value, not one per value.
-    ``expected`` sizes the output buffer (it grows if the sample is larger).
+    Each block draws from its own splitmix64 stream (seeded by ``seed`` and the
+    block's index), so the sample of a block is the same whichever thread, or
+    group of blocks, draws it. The gaps between kept indices are geometric
+    variables: one draw per kept value, not one per value. ``expected`` sizes the
+    output buffer (it grows if the sample is larger).
     """
     out = np.empty(max(expected, 16))
     count = 0
-    state = np.uint64(seed) * np.uint64(0x100000001B3)
     scale = 1.0 / np.log1p(-keep) if keep < 1.0 else 0.0
-    i = -1
-    while True:
-        state = state + np.uint64(1)
-        u = (np.float64(_splitmix64(state) >> np.uint64(11)) + 0.5) / 9007199254740992.0  # (0, 1)
-        i += 1 + (int(np.log(u) * scale) if keep < 1.0 else 0)
-        if i >= values.shape[0]:
-            break
-        if count == out.shape[0]:
-            grown = np.empty(2 * out.shape[0])
-            grown[:count] = out
-            out = grown
-        out[count] = values[i]
-        count += 1
+    n = values.shape[0]
+    for j in range(first, last):
+        state = _splitmix64(np.uint64(seed) * np.uint64(0x100000001B3) + np.uint64(j))
+        i = j * block - 1
+        end = min((j + 1) * block, n)
+        while True:
+            state = state + np.uint64(1)
+            u = (np.float64(_splitmix64(state) >> np.uint64(11)) + 0.5) / 9007199254740992.0  # (0, 1)
+            i += 1 + (int(np.log(u) * scale) if keep < 1.0 else 0)
+            if i >= end:
+                break
+            if count == out.shape[0]:
+                grown = np.empty(2 * out.shape[0])
+                grown[:count] = out
+                out = grown
+            out[count] = values[i]
+            count += 1
     return out[:count]
 
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .seqlets_numba_fns import (call_rows, count_around, count_passing, greedy_seqlets, bernoulli_subsample, key_histogram,
-                                order_statistics, pool_adjacent_violators, range_between, uniform_histogram,
-                                windowed_sums, windowed_sums_rows)
+from ..parts import map_parts
+from .seqlets_numba_fns import (bernoulli_blocks, call_rows, count_passing, greedy_seqlets, pool_adjacent_violators,
+                                pooled_points, windowed_sums, windowed_sums_rows)
+from .window_stats import absolute_top, key_histogram, laplace_mode, order_statistics
 
 log = logging.getLogger(__name__)
 
 SUBSAMPLE = 1_000_000
+SUBSAMPLE_BLOCK = 1 << 20
 NULL_SAMPLES = 10_000
 NULL_SEED = 1234
 
@@ -69,8 +71,17 @@ def window_sums(track: np.ndarray, window: int, out: np.ndarray | None = None) -
     if track.ndim == 1:
         windowed_sums(track, int(window), out)
     else:
-        windowed_sums_rows(track.reshape(-1, track.shape[-1]), int(window), out.reshape(-1, out.shape[-1]))
+        rows, sums = track.reshape(-1, track.shape[-1]), out.reshape(-1, out.shape[-1])
+        map_parts(lambda a, b: windowed_sums_rows(rows[a:b], int(window), sums[a:b]), len(rows),
+                  min_part=_rows_per_part(rows.shape[1]))
     return out
+
+
+def _rows_per_part(length: int) -> int:
+    """Rows of ``length`` in a part worth a thread."""
+    from ..parts import MIN_PART
+
+    return max(1, MIN_PART // max(length, 1))
 
 
 def _mode_bin(values: np.ndarray, bins: int = 1000):
@@ -119,47 +130,24 @@ def _percentiles_of_ranks(values: np.ndarray, top: np.ndarray, sides, absolute: 
             for o, (p, f, gamma) in plans]
 
 
-def _side_percentiles(values: np.ndarray, below: int, equal: int, percentiles: np.ndarray):
-    """``np.percentile`` of the values ``>= mu`` at ``percentiles`` and of those ``<= mu``
-    at ``100 - percentiles``, given how many values are below and equal to ``mu``."""
-    _, _, top = key_histogram(values)
-    positive, negative = values.shape[0] - below, below + equal
-    return _percentiles_of_ranks(values, top, [(below, positive, percentiles), (0, negative, 100 - percentiles)])
-
-
-def _mode_bin_edges(values: np.ndarray, low: float = -np.inf, high: float = np.inf, bins: int = 1000):
-    """The edges of the fullest of ``bins`` equal bins over the values strictly between
-    ``low`` and ``high``: ``np.histogram``'s bins and counts, without copying the values."""
-    if low == -np.inf and high == np.inf:
-        count, smallest, largest = len(values), values.min(), values.max()
-    else:
-        count, smallest, largest = range_between(values, low, high)
-    first, last = (0.0, 1.0) if count == 0 else (smallest, largest)
-    if first == last:
-        first, last = first - 0.5, last + 0.5
-    edges = np.linspace(first, last, bins + 1)
-    counts = np.zeros(bins, np.int64)
-    uniform_histogram(values, edges, counts, low, high)
-    peak = int(np.argmax(counts))
-    return edges[peak], edges[peak + 1]
-
-
-def _laplace_fit(values: np.ndarray, percentiles: np.ndarray):
+def _laplace_fit(values: np.ndarray, percentiles: np.ndarray, histogram=None):
     """The mode and the two sides' counts and percentiles, as modisco-lite finds them.
 
-    One-pass histograms and order statistics give exactly what ``np.histogram``
-    and ``np.percentile`` of the masked sides would, without copying or
-    partitioning the values; non-finite values take numpy's path.
+    Threaded one-pass histograms and order statistics (:mod:`.window_stats`) give
+    exactly what ``np.histogram`` and ``np.percentile`` of the masked sides
+    would, without copying or partitioning the values; non-finite values take
+    numpy's path. ``histogram``: :func:`.window_stats.key_histogram` of the values, if known.
     """
-    if values.size == 0 or not np.isfinite(values.min()) or not np.isfinite(values.max()):
+    if values.size == 0:
         return _laplace_fit_numpy(values, percentiles)
-    left, right = _mode_bin_edges(values)
-    left, right = _mode_bin_edges(values, left, right)
-    mu = (left + right) / 2
-    below, equal = count_around(values, mu)
-    _one_sided(len(values) - below, below + equal, mu)
-    upper, lower = _side_percentiles(values, below, equal, percentiles)
-    return mu, len(values) - below, below + equal, upper, lower
+    low, high, top, finite = key_histogram(values) if histogram is None else histogram
+    if not finite:
+        return _laplace_fit_numpy(values, percentiles)
+    mu, below, equal = laplace_mode(values, low, high)
+    positive, negative = len(values) - below, below + equal
+    _one_sided(positive, negative, mu)
+    upper, lower = _percentiles_of_ranks(values, top, [(below, positive, percentiles), (0, negative, 100 - percentiles)])
+    return mu, positive, negative, upper, lower
 
 
 def _one_sided(positive: int, negative: int, mu: float) -> None:
@@ -179,7 +167,7 @@ def _laplace_fit_numpy(values: np.ndarray, percentiles: np.ndarray):
             np.percentile(negative, 100 - percentiles))
 
 
-def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int = NULL_SEED):
+def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int = NULL_SEED, histogram=None):
     """Values sampled from a two-sided Laplace null fitted to ``values``: (non-negative, negative).
 
     Parameters
@@ -188,6 +176,8 @@ def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int =
         Every windowed sum; finite.
     samples, seed : int
         Null values drawn, and the seed of ``numpy.random.RandomState`` they come from.
+    histogram : tuple, optional
+        :func:`.window_stats.key_histogram` of ``values``, if the caller has it.
 
     Returns
     -------
@@ -196,7 +186,7 @@ def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int =
     """
     percentiles = np.array([5.0 * (x + 1) for x in range(19)])
     values = np.ascontiguousarray(values, dtype=np.float64)
-    mu, n_positive, n_negative, upper, lower = _laplace_fit(values, percentiles)
+    mu, n_positive, n_negative, upper, lower = _laplace_fit(values, percentiles, histogram)
     rate_positive = np.max(-np.log(1 - percentiles / 100.0) / (upper - mu))
     rate_negative = np.max(-np.log(1 - percentiles / 100.0) / np.abs(lower - mu))
     rng = np.random.RandomState(seed)
@@ -207,30 +197,28 @@ def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int =
     return sampled[sampled >= 0], sampled[sampled < 0]
 
 
-def _isotonic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, increasing: bool):
-    """Weighted isotonic fit of y on x, as (x thresholds, fitted y), duplicates of x pooled."""
-    order = np.lexsort((y, x))
-    x, y, weight = x[order], y[order], weight[order]
-    first = np.concatenate([[True], x[1:] != x[:-1]])
-    group = np.cumsum(first) - 1
-    unique_x = x[first]
-    total = np.bincount(group, weights=weight)
-    unique_y = np.bincount(group, weights=weight * y) / total
+def _isotonic(values: np.ndarray, null: np.ndarray, increasing: bool):
+    """Weighted isotonic fit of "real or null" on the values and null values, duplicates pooled.
+
+    ``values`` are ascending (``increasing``) or descending; the null weighs
+    ``len(values) / len(null)`` per value. Returns the fit's knots (x, fitted y)
+    and the smallest and largest x.
+    """
+    ascending = values if increasing else values[::-1]
+    unique_x, total, unique_y = pooled_points(np.ascontiguousarray(ascending), np.sort(null, kind="stable"),
+                                              len(values) / len(null))
     if increasing:
         fitted = pool_adjacent_violators(unique_y.copy(), total.copy())
     else:
         fitted = pool_adjacent_violators(unique_y[::-1].copy(), total[::-1].copy())[::-1]
     keep = np.ones(len(fitted), bool)
     keep[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
-    return unique_x[keep], fitted[keep], unique_x.min(), unique_x.max()
+    return unique_x[keep], fitted[keep], unique_x[0], unique_x[-1]
 
 
 def _fdr_threshold(values: np.ndarray, null: np.ndarray, increasing: bool, target_fdr: float,
                    min_null_fraction: float = 0.95) -> float:
-    x = np.concatenate([values, null])
-    y = np.concatenate([np.ones(len(values)), np.zeros(len(null))])
-    weight = np.concatenate([np.ones(len(values)), np.full(len(null), len(values) / len(null))])
-    xs, ys, low, high = _isotonic(x, y, weight, increasing)
+    xs, ys, low, high = _isotonic(values, null, increasing)
 
     def fitted(t):
         return np.interp(np.clip(t, low, high), xs, ys)
@@ -255,7 +243,8 @@ def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "
     method : {"bernoulli", "modisco"}
         ``"bernoulli"``: each window kept with probability ``cap / n``, independently,
         by seeded geometric gaps between kept indices (about ``cap`` draws and
-        values). ``"modisco"``: the first
+        values; each block of :data:`SUBSAMPLE_BLOCK` windows from its own stream,
+        so blocks are drawn on all cores and the sample does not depend on how many). ``"modisco"``: the first
         ``cap`` of ``RandomState(1234).permutation(n)``, modisco-lite's subsample,
         which costs a shuffle of all ``n`` indices.
 
@@ -269,9 +258,16 @@ def subsample_windows(sums: np.ndarray, *, cap: int = SUBSAMPLE, method: str = "
         return sums[np.random.RandomState(NULL_SEED).permutation(len(sums))[:cap]]
     if method != "bernoulli":
         raise ValueError(f"subsample method must be 'bernoulli' or 'modisco', not {method!r}")
-    # room for the sample size's binomial spread (its standard deviation is below sqrt(cap))
-    expected = int(cap + 8 * np.sqrt(cap)) + 64
-    return bernoulli_subsample(np.ascontiguousarray(sums, dtype=np.float64), cap / len(sums), NULL_SEED, expected)
+    values = np.ascontiguousarray(sums, dtype=np.float64)
+    keep = cap / len(values)
+    n_blocks = -(-len(values) // SUBSAMPLE_BLOCK)
+
+    def draw(a, b):
+        # room for the sample size's binomial spread (its standard deviation is below sqrt(size))
+        size = keep * (b - a) * SUBSAMPLE_BLOCK
+        return bernoulli_blocks(values, keep, NULL_SEED, SUBSAMPLE_BLOCK, a, b, int(size + 8 * np.sqrt(size)) + 64)
+
+    return np.concatenate(map_parts(draw, n_blocks, min_part=1))
 
 
 def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: float = 0.0001,
@@ -296,7 +292,9 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
         threshold on an equally large, equally random subsample and applies the
         passing-fraction limits over every window, exactly.
     """
-    positive_null, negative_null = laplace_null(sums)
+    sums = np.ascontiguousarray(sums, dtype=np.float64)
+    histogram = key_histogram(sums) if len(sums) else None
+    positive_null, negative_null = laplace_null(sums, histogram=histogram)
     given = sample is not None
     if not given:
         sample = subsample_windows(sums, method=subsample)
@@ -306,9 +304,14 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
     lower = _fdr_threshold(negative, negative_null, False, target_fdr)
     if subsample == "bernoulli" and not given and len(sample) < len(sums):
         # the passing-fraction limits hold over every window, not only over the subsample
-        values = np.ascontiguousarray(sums, dtype=np.float64)
-        passing = count_passing(values, upper, lower) / len(values)
-        percentile = _absolute_percentile
+        values = sums
+        passing = sum(map_parts(lambda a, b: count_passing(values[a:b], upper, lower), len(values))) / len(values)
+        folded = absolute_top(histogram[2])
+
+        def percentile(values, q):
+            if not histogram[3]:  # not finite: numpy's path, as for the null
+                return _numpy_absolute_percentile(values, q)
+            return _absolute_percentile(values, q, folded)
     else:
         values = np.concatenate([positive, negative])
         passing = (np.count_nonzero(values >= upper) + np.count_nonzero(values <= lower)) / len(values)
@@ -326,9 +329,10 @@ def _numpy_absolute_percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(np.abs(values), q))
 
 
-def _absolute_percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(np.abs(values), q)`` without the copy or the partition."""
-    _, _, top = key_histogram(values, True)
+def _absolute_percentile(values: np.ndarray, q: float, top: np.ndarray | None = None) -> float:
+    """``np.percentile(np.abs(values), q)`` without the copy or the partition (``top``: the
+    absolute values' key-bucket counts, if known)."""
+    top = key_histogram(values, True)[2] if top is None else top
     return float(_percentiles_of_ranks(values, top, [(0, len(values), np.array([q]))], absolute=True)[0][0])
 
 
@@ -367,5 +371,11 @@ def call_tracks(sums: np.ndarray, length: int, thresholds: Thresholds, *, window
         The windowed sum of each seqlet's core.
     """
     sums = np.ascontiguousarray(sums, dtype=np.float64)
-    return call_rows(sums, int(length), float(thresholds.positive), float(thresholds.negative), int(window),
-                     int(flank), float(suppress))
+
+    def call(a, b):
+        row, start, value = call_rows(sums[a:b], int(length), float(thresholds.positive), float(thresholds.negative),
+                                      int(window), int(flank), float(suppress))
+        return row + a, start, value
+
+    parts = map_parts(call, len(sums), min_part=_rows_per_part(sums.shape[1]))
+    return tuple(np.concatenate(column) for column in zip(*parts))
