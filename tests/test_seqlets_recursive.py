@@ -92,6 +92,25 @@ def test_same_seqlets_as_the_slow_reference(tracks, drawn):
     assert ours_as_tuples(tracks, **options) == expected
 
 
+@settings(max_examples=60)
+@given(quantized_tracks(), recursive_options, st.sampled_from([(1, 3), (5, 2), (37, 4)]))
+def test_passes_split_across_threads_give_the_same_seqlets(tracks, drawn, split):
+    """Value range, bin counts, passing starts and cluster decoding in parts of any size."""
+    import scanner.cluster as cluster
+    import scanner.parts as parts
+    import scanner.seqlets.recursive as recursive
+
+    options = _options(drawn)
+    expected = slow_recursive(tracks, options["threshold"], options["min_seqlet_len"], options["max_seqlet_len"],
+                              options["additional_flanks"], options["n_bins"])
+    saved = parts.MIN_PART, cluster.available_cores, recursive.DECODE_GROUP
+    parts.MIN_PART, cluster.available_cores, recursive.DECODE_GROUP = split[0], (lambda: split[1]), 1
+    try:
+        assert ours_as_tuples(tracks, **options) == expected
+    finally:
+        parts.MIN_PART, cluster.available_cores, recursive.DECODE_GROUP = saved
+
+
 def test_adjacent_passing_bases_make_one_seqlet():
     # With min_seqlet_len 1, two neighbouring high bases pass one by one and together.
     tracks = np.zeros((2, 32), np.float32)

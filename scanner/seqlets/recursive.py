@@ -30,7 +30,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..parts import map_parts, map_threads, spans
+
 log = logging.getLogger(__name__)
+
+# passing starts decoded per thread at the least (fewer are decoded on one)
+DECODE_GROUP = 4096
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,12 @@ class RecursiveSeqlets(NamedTuple):
 
 
 def _value_range(track: np.ndarray):
-    """(smallest, largest, all finite): NaN and infinities reach the minimum or maximum."""
-    low, high = track.min(), track.max()
-    return low, high, bool(np.isfinite(low) and np.isfinite(high))
+    """(smallest, largest, all finite) of a non-empty track; the extremes in its dtype."""
+    from .recursive_numba_fns import value_range
+
+    parts = map_parts(lambda a, b: value_range(track[a:b]), len(track))
+    kind = track.dtype.type
+    return kind(min(p[0] for p in parts)), kind(max(p[1] for p in parts)), sum(p[2] for p in parts) == 0
 
 
 def _empty() -> RecursiveSeqlets:
@@ -180,9 +188,15 @@ def recursive_null(tracks, *, max_seqlet_len: int = 25, n_bins: int = 1000) -> R
     bin_width = float(high - low) / (n_bins - 1)
     null = RecursiveNull(low=low, bin_width=bin_width, n_bins=int(n_bins), tails=np.zeros((1, 1)), dtype=arrays[0].dtype)
     counts = np.zeros(n_bins, np.int64)
+
+    def count(track, a, b):
+        part = np.zeros(n_bins, np.int64)
+        count_bins(track[a:b], low, bin_width, 1.0 / bin_width, null.edge, int(n_bins), part)
+        return part
+
     for track in arrays:
         if track.shape[0]:
-            count_bins(track, low, bin_width, 1.0 / bin_width, null.edge, int(n_bins), counts)
+            counts += sum(map_parts(lambda a, b: count(track, a, b), len(track)))
     tails = span_sum_tails(counts / total, int(max_seqlet_len))
     log.debug("null of %d values in %d bins of %g from %g, spans up to %d", total, n_bins, bin_width, float(low),
               max_seqlet_len)
@@ -206,23 +220,43 @@ def _call(values: np.ndarray, offsets: np.ndarray, null: RecursiveNull, threshol
     below = np.flatnonzero(null.tails[min_seqlet_len, : min_seqlet_len * (null.n_bins - 1) + 1] < threshold)
     if len(below) == 0:
         return _empty()
-    starts = passing_starts(values, offsets, null.low, null.bin_width, 1.0 / null.bin_width, null.edge, null.n_bins,
-                            int(min_seqlet_len), int(below[0]))
-    out_start = np.empty(len(starts), np.int64)
-    out_length = np.empty(len(starts), np.int64)
-    out_pvalue = np.empty(len(starts))
-    found = decode_clusters(values, offsets, starts, null.low, null.bin_width, null.n_bins, null.tails, float(threshold),
-                            int(min_seqlet_len), int(max_seqlet_len), out_start, out_length, out_pvalue)
-    order = np.argsort(out_start[:found], kind="stable")
-    core_start = out_start[:found][order]
-    core_end = core_start + out_length[:found][order]
+    starts = np.concatenate(map_parts(
+        lambda a, b: passing_starts(values, offsets, a, b, null.low, null.bin_width, 1.0 / null.bin_width, null.edge,
+                                    null.n_bins, int(min_seqlet_len), int(below[0])), len(values)))
+    if len(starts) == 0:
+        return _empty()
+
+    def decode(span):
+        group = starts[span[0] : span[1]]
+        out_start, out_length, out_pvalue = (np.empty(len(group), np.int64), np.empty(len(group), np.int64),
+                                             np.empty(len(group)))
+        found = decode_clusters(values, offsets, group, null.low, null.bin_width, null.n_bins, null.tails,
+                                float(threshold), int(min_seqlet_len), int(max_seqlet_len), out_start, out_length,
+                                out_pvalue)
+        return out_start[:found], out_length[:found], out_pvalue[:found]
+
+    out_start, out_length, out_pvalue = (np.concatenate(c) for c in zip(*map_threads(
+        decode, _independent_groups(starts, max(min_seqlet_len, 2)))))
+    order = np.argsort(out_start, kind="stable")
+    core_start = out_start[order]
+    core_end = core_start + out_length[order]
     track = np.searchsorted(offsets, core_start, side="right") - 1
     start = np.maximum(core_start - additional_flanks, offsets[track])
     end = np.minimum(core_end + additional_flanks, offsets[track + 1])
     origin = offsets[track]
-    log.debug("%d passing starts, %d seqlets", len(starts), found)
+    log.debug("%d passing starts, %d seqlets", len(starts), len(order))
     return RecursiveSeqlets(track + first_index, start - origin, end - origin, core_start - origin, core_end - origin,
-                            span_sums(values, start, end), out_pvalue[:found][order])
+                            span_sums(values, start, end), out_pvalue[order])
+
+
+def _independent_groups(starts: np.ndarray, reach: int) -> list[tuple[int, int]]:
+    """Ranges of ``starts`` (ascending) to decode apart, one per core: cut only where two
+    passing starts are ``reach`` or more apart, so no cluster is split."""
+    gaps = np.flatnonzero(np.diff(starts) >= reach) + 1
+    cuts = np.unique(gaps[np.minimum(np.searchsorted(gaps, [a for a, _ in spans(len(starts), min_part=DECODE_GROUP)][1:]),
+                                     len(gaps) - 1)]) if len(gaps) else np.zeros(0, np.int64)
+    bounds = [0, *cuts.tolist(), len(starts)]
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _check_finite(track: np.ndarray, index: int) -> None:

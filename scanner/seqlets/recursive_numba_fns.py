@@ -109,21 +109,42 @@ def span_sum_tails(frequency, max_length):
 
 
 @kernel
-def passing_starts(values, offsets, low, bin_width, inverse, edge, n_bins, min_length, min_sum):
-    """Starts ``k`` whose ``min_length`` bins sum to at least ``min_sum`` (int64, ascending).
+def value_range(values):
+    """Smallest and largest value, and how many values are not finite."""
+    low = values[0]
+    high = values[0]
+    bad = 0
+    for i in range(values.shape[0]):
+        x = values[i]
+        low = min(low, x)
+        high = max(high, x)
+        bad += not (abs(np.float64(x)) <= 1.7976931348623157e308)
+    return low, high, bad
+
+
+@kernel
+def passing_starts(values, offsets, first, last, low, bin_width, inverse, edge, n_bins, min_length, min_sum):
+    """Starts ``k`` in ``first..last-1`` whose ``min_length`` bins sum to at least ``min_sum``
+    (int64, ascending).
 
     ``values`` holds the tracks end to end, track ``t`` at ``offsets[t]:offsets[t+1]``
-    (each at least ``min_length`` long); spans never cross a track's end.
+    (each at least ``min_length`` long); spans never cross a track's end. Starts
+    are indices into ``values``, so any split of ``0..len(values)`` into ranges
+    finds every passing start once.
     """
-    found = np.empty(max(values.shape[0] // 64, 16) + _CHUNK, np.int64)
+    found = np.empty(max((last - first) // 64, 16) + _CHUNK, np.int64)
     n_found = 0
     bins = np.empty(_CHUNK + min_length, np.int32)
     sums = np.empty(_CHUNK, np.int32)
     for t in range(offsets.shape[0] - 1):
-        track = values[offsets[t] : offsets[t + 1]]
-        n_starts = track.shape[0] - min_length + 1
-        for c in range(0, n_starts, _CHUNK):
-            m = min(_CHUNK, n_starts - c)
+        origin = offsets[t]
+        lo = max(first, origin) - origin
+        hi = min(last, offsets[t + 1] - min_length + 1) - origin
+        if hi <= lo:
+            continue
+        track = values[origin : offsets[t + 1]]
+        for c in range(lo, hi, _CHUNK):
+            m = min(_CHUNK, hi - c)
             bin_values(track[c : c + m + min_length - 1], low, bin_width, inverse, edge, n_bins, bins)
             sums[:m] = 0
             for o in range(min_length):
@@ -147,7 +168,7 @@ def passing_starts(values, offsets, low, bin_width, inverse, edge, n_bins, min_l
                 if any_pass:
                     for k in range(b, min(b + 32, m)):
                         if sums[k] >= min_sum:
-                            found[n_found] = offsets[t] + c + k
+                            found[n_found] = origin + c + k
                             n_found += 1
     return found[:n_found]
 
