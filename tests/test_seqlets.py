@@ -176,11 +176,14 @@ def test_order_statistics_equal_sorting(values, data, absolute, split):
         assert finite
         reference = np.sort(np.abs(values) if absolute else values)
         assert (low, high) == (reference[0], reference[-1])
-        assert np.array_equal(order_statistics(values, top, ranks, absolute), reference[ranks])
+        signed_top = key_histogram(values)[2]
+        assert np.array_equal(order_statistics(values, signed_top, ranks, absolute), reference[ranks])
         if absolute:
-            from scanner.seqlets.window_stats import absolute_top
+            from scanner.seqlets.window_stats import absolute_top, order_statistics_of
 
-            assert np.array_equal(absolute_top(key_histogram(values)[2]), top)
+            assert np.array_equal(absolute_top(signed_top), top)
+            signed, folded = order_statistics_of(values, signed_top, ranks[::-1], ranks)
+            assert np.array_equal(signed, np.sort(values)[ranks[::-1]]) and np.array_equal(folded, reference[ranks])
 
 
 @settings(max_examples=100, deadline=None)
@@ -228,6 +231,7 @@ def test_subsampled_thresholds_modisco_exact_and_bernoulli_close():
     # the minimum passing fraction binds on these tracks: 'bernoulli' applies it over every window exactly
     passing = np.count_nonzero((sums >= drawn.positive) | (sums <= drawn.negative))
     assert abs(passing - 0.03 * sums.size) <= 2
+    assert drawn.positive == np.percentile(np.abs(sums), 100 * (1 - 0.03)) == -drawn.negative
     overlap = len(set(results["bernoulli"]) & set(expected)) / len(set(results["bernoulli"]) | set(expected))
     assert overlap > 0.95
 

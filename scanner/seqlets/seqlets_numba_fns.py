@@ -300,29 +300,6 @@ def count_around(values, pivot):
 
 
 @kernel
-def order_slots(top, ranks):
-    """Where the wanted ranks fall among the key buckets of :func:`key_histogram`.
-
-    Returns ``bucket`` and ``inner`` (int64, per rank: its bucket and its rank
-    inside it), ``slot_of`` (int32, 65536: a row per wanted bucket, the spare row
-    ``n_slots`` for the others) and ``n_slots``.
-    """
-    before = np.cumsum(top) - top
-    bucket = np.searchsorted(before + top, ranks, side="right")
-    inner = ranks - before[bucket]
-    n_slots = 0
-    slot_of = np.full(1 << 16, -1, np.int32)  # small, so it stays in cache
-    for r in range(ranks.shape[0]):
-        if slot_of[bucket[r]] < 0:
-            slot_of[bucket[r]] = n_slots
-            n_slots += 1
-    for b in range(1 << 16):
-        if slot_of[b] < 0:
-            slot_of[b] = n_slots
-    return bucket, inner, slot_of, n_slots
-
-
-@kernel
 def _cell(slot, key):
     """The cell of an order key: its slot's row of 256 and its next 8 bits (``slot``, not
     the table, is passed: an array argument costs reference counting on every call)."""
@@ -335,7 +312,7 @@ def _top(key):
 
 
 @kernel
-def order_counts(values, slot_of, n_slots, absolute):
+def order_counts(values, slot_of, n_slots):
     """Counts of ``values`` by (slot, next 8 key bits): int64, ``(n_slots + 1) * 256``.
 
     Branch-free: values of no interest count in the spare row, which is several
@@ -344,19 +321,19 @@ def order_counts(values, slot_of, n_slots, absolute):
     bits = values.view(np.uint64)
     middle = np.zeros((n_slots + 1) << 8, np.int64)
     for i in range(values.shape[0]):
-        key = _key(bits[i], absolute)
+        key = _key(bits[i], False)
         middle[_cell(slot_of[_top(key)], key)] += 1
     return middle
 
 
 @kernel
-def cell_range(values, slot_of, cell, absolute):
+def cell_range(values, slot_of, cell):
     """Smallest and largest order key of the values in one cell (uint64; max and 0 when empty)."""
     bits = values.view(np.uint64)
     lowest = np.uint64(0xFFFFFFFFFFFFFFFF)
     highest = np.uint64(0)
     for i in range(values.shape[0]):
-        key = _key(bits[i], absolute)
+        key = _key(bits[i], False)
         if _cell(slot_of[_top(key)], key) == cell:
             lowest = min(lowest, key)
             highest = max(highest, key)
@@ -370,7 +347,7 @@ def order_cells(middle, bucket, inner, slot_of):
     cell = np.empty(n_ranks, np.int64)
     sub_rank = np.empty(n_ranks, np.int64)
     for r in range(n_ranks):
-        row = slot_of[bucket[r]] << 8
+        row = np.int64(slot_of[bucket[r]]) << 8
         cumulative = 0
         sub = 0
         while cumulative + middle[row + sub] <= inner[r]:
@@ -382,14 +359,41 @@ def order_cells(middle, bucket, inner, slot_of):
 
 
 @kernel
-def order_gather(values, slot_of, group_of, spare, absolute, filled, gathered):
+def absolute_cells(middle, bucket, inner, slot_of):
+    """The two cells (a positive value's, and the mirror cell of negative values) that hold
+    each wanted rank of the absolute values, and the rank inside their union.
+
+    ``bucket`` and ``inner`` place each rank among the absolute values' buckets
+    (:func:`~scanner.seqlets.window_stats.absolute_top`); ``middle`` counts the
+    signed values, with both images of each such bucket among its slots.
+    """
+    n_ranks = bucket.shape[0]
+    positive = np.empty(n_ranks, np.int64)
+    negative = np.empty(n_ranks, np.int64)
+    sub_rank = np.empty(n_ranks, np.int64)
+    for r in range(n_ranks):
+        row = np.int64(slot_of[bucket[r]]) << 8
+        mirror = (np.int64(slot_of[0xFFFF - bucket[r]]) << 8) + 255
+        cumulative = 0
+        sub = 0
+        while cumulative + middle[row + sub] + middle[mirror - sub] <= inner[r]:
+            cumulative += middle[row + sub] + middle[mirror - sub]
+            sub += 1
+        positive[r] = row + sub
+        negative[r] = mirror - sub
+        sub_rank[r] = inner[r] - cumulative
+    return positive, negative, sub_rank
+
+
+@kernel
+def order_gather(values, slot_of, group_of, spare, filled, gathered):
     """Copy the values of the wanted cells into ``gathered``, each at ``filled[group]`` (advanced)."""
     bits = values.view(np.uint64)
     for i in range(values.shape[0]):
-        key = _key(bits[i], absolute)
+        key = _key(bits[i], False)
         s = group_of[_cell(slot_of[_top(key)], key)]
         if s != spare:  # rare, so well predicted
-            gathered[filled[s]] = abs(values[i]) if absolute else values[i]
+            gathered[filled[s]] = values[i]
             filled[s] += 1
 
 

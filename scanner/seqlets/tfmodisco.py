@@ -27,7 +27,7 @@ import numpy as np
 from ..parts import map_parts
 from .seqlets_numba_fns import (bernoulli_blocks, call_rows, count_passing, greedy_seqlets, pool_adjacent_violators,
                                 pooled_points, windowed_sums, windowed_sums_rows)
-from .window_stats import absolute_top, key_histogram, laplace_mode, order_statistics
+from .window_stats import key_histogram, laplace_mode, order_statistics_of
 
 log = logging.getLogger(__name__)
 
@@ -117,37 +117,45 @@ def _interpolate(previous: np.ndarray, following: np.ndarray, gamma: np.ndarray)
     return impl._lerp(previous, following, gamma)
 
 
-def _percentiles_of_ranks(values: np.ndarray, top: np.ndarray, sides, absolute: bool = False) -> list[np.ndarray]:
+def _percentiles_of_ranks(values: np.ndarray, top: np.ndarray, sides) -> list[np.ndarray]:
     """``np.percentile`` of several rank ranges of ``values`` from one order-statistics pass.
 
-    ``sides``: ``(offset, count, percentiles)`` per range: the range is the
-    ``count`` values from rank ``offset`` on of the ascending values.
+    ``sides``: ``(offset, count, percentiles, absolute)`` per range: the range is
+    the ``count`` values from rank ``offset`` on of the ascending values, or of
+    the ascending absolute values; ``top`` counts the (signed) values' key buckets.
     """
-    plans = [(offset, _percentile_ranks(count, percentiles)) for offset, count, percentiles in sides]
-    ranks = np.unique(np.concatenate([np.concatenate([p + o, f + o]) for o, (p, f, _) in plans]).astype(np.int64))
-    at = order_statistics(values, top, ranks, absolute)
-    return [_interpolate(at[np.searchsorted(ranks, p + o)], at[np.searchsorted(ranks, f + o)], gamma)
-            for o, (p, f, gamma) in plans]
+    plans = [(offset, absolute, _percentile_ranks(count, percentiles)) for offset, count, percentiles, absolute in sides]
+    wanted = [np.unique(np.concatenate([np.zeros(0, np.int64)] + [np.concatenate([p + o, f + o])
+                                                                  for o, a, (p, f, _) in plans if a == kind]))
+              .astype(np.int64) for kind in (False, True)]
+    at = order_statistics_of(values, top, wanted[0], wanted[1])
+    return [_interpolate(at[a][np.searchsorted(wanted[a], p + o)], at[a][np.searchsorted(wanted[a], f + o)], gamma)
+            for o, a, (p, f, gamma) in plans]
 
 
-def _laplace_fit(values: np.ndarray, percentiles: np.ndarray, histogram=None):
+def _laplace_fit(values: np.ndarray, percentiles: np.ndarray, histogram=None, absolute=()):
     """The mode and the two sides' counts and percentiles, as modisco-lite finds them.
 
     Threaded one-pass histograms and order statistics (:mod:`.window_stats`) give
     exactly what ``np.histogram`` and ``np.percentile`` of the masked sides
     would, without copying or partitioning the values; non-finite values take
-    numpy's path. ``histogram``: :func:`.window_stats.key_histogram` of the values, if known.
+    numpy's path. ``histogram``: :func:`.window_stats.key_histogram` of the values, if known;
+    ``absolute``: percentiles of the absolute values to find in the same passes
+    (returned last, in an array; not with numpy's path, which returns None).
     """
     if values.size == 0:
-        return _laplace_fit_numpy(values, percentiles)
+        return _laplace_fit_numpy(values, percentiles) + (None,)
     low, high, top, finite = key_histogram(values) if histogram is None else histogram
     if not finite:
-        return _laplace_fit_numpy(values, percentiles)
+        return _laplace_fit_numpy(values, percentiles) + (None,)
     mu, below, equal = laplace_mode(values, low, high)
     positive, negative = len(values) - below, below + equal
     _one_sided(positive, negative, mu)
-    upper, lower = _percentiles_of_ranks(values, top, [(below, positive, percentiles), (0, negative, 100 - percentiles)])
-    return mu, positive, negative, upper, lower
+    sides = [(below, positive, percentiles, False), (0, negative, 100 - percentiles, False)]
+    if len(absolute):
+        sides.append((0, len(values), np.asarray(absolute, np.float64), True))
+    upper, lower, *folded = _percentiles_of_ranks(values, top, sides)
+    return mu, positive, negative, upper, lower, (folded[0] if folded else np.zeros(0))
 
 
 def _one_sided(positive: int, negative: int, mu: float) -> None:
@@ -184,9 +192,15 @@ def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int =
     (ndarray, ndarray) of float64
         The sampled null values ``>= 0`` and ``< 0``, equal to modisco-lite's.
     """
+    return _laplace_null(values, samples, seed, histogram)[:2]
+
+
+def _laplace_null(values: np.ndarray, samples: int, seed: int, histogram, absolute=()):
+    """:func:`laplace_null`, and the ``absolute`` percentiles of the absolute values (None
+    where the values are not finite)."""
     percentiles = np.array([5.0 * (x + 1) for x in range(19)])
     values = np.ascontiguousarray(values, dtype=np.float64)
-    mu, n_positive, n_negative, upper, lower = _laplace_fit(values, percentiles, histogram)
+    mu, n_positive, n_negative, upper, lower, folded = _laplace_fit(values, percentiles, histogram, absolute)
     rate_positive = np.max(-np.log(1 - percentiles / 100.0) / (upper - mu))
     rate_negative = np.max(-np.log(1 - percentiles / 100.0) / np.abs(lower - mu))
     rng = np.random.RandomState(seed)
@@ -194,7 +208,7 @@ def laplace_null(values: np.ndarray, *, samples: int = NULL_SAMPLES, seed: int =
     take_positive = uniforms[:, 0] < n_positive / (n_positive + n_negative)
     sampled = np.where(take_positive, -np.log(1 - uniforms[:, 1]) / rate_positive + mu,
                        mu + np.log(1 - uniforms[:, 1]) / rate_negative)
-    return sampled[sampled >= 0], sampled[sampled < 0]
+    return sampled[sampled >= 0], sampled[sampled < 0], folded
 
 
 def _isotonic(values: np.ndarray, null: np.ndarray, increasing: bool):
@@ -294,33 +308,38 @@ def fdr_thresholds(sums: np.ndarray, *, target_fdr: float = 0.2, min_passing: fl
     """
     sums = np.ascontiguousarray(sums, dtype=np.float64)
     histogram = key_histogram(sums) if len(sums) else None
-    positive_null, negative_null = laplace_null(sums, histogram=histogram)
     given = sample is not None
+    # the passing-fraction limits, should they bind over every window, are percentiles of
+    # the absolute sums known in advance: found in the null's own passes
+    limits = np.array([100 * (1 - min_passing), 100 * (1 - max_passing)])
+    every = subsample == "bernoulli" and not given and len(sums) > SUBSAMPLE
+    positive_null, negative_null, folded = _laplace_null(sums, NULL_SAMPLES, NULL_SEED, histogram,
+                                                         limits if every else ())
     if not given:
         sample = subsample_windows(sums, method=subsample)
     positive = np.sort(sample[sample >= 0])
     negative = np.sort(sample[sample < 0])[::-1]
     upper = _fdr_threshold(positive, positive_null, True, target_fdr)
     lower = _fdr_threshold(negative, negative_null, False, target_fdr)
-    if subsample == "bernoulli" and not given and len(sample) < len(sums):
+    if every:
         # the passing-fraction limits hold over every window, not only over the subsample
-        values = sums
-        passing = sum(map_parts(lambda a, b: count_passing(values[a:b], upper, lower), len(values))) / len(values)
-        folded = absolute_top(histogram[2])
+        passing = sum(map_parts(lambda a, b: count_passing(sums[a:b], upper, lower), len(sums))) / len(sums)
 
-        def percentile(values, q):
-            if not histogram[3]:  # not finite: numpy's path, as for the null
-                return _numpy_absolute_percentile(values, q)
-            return _absolute_percentile(values, q, folded)
+        def limit(which):
+            if folded is None:  # not finite: numpy's path, as for the null
+                return _numpy_absolute_percentile(sums, limits[which])
+            return float(folded[which])
     else:
         values = np.concatenate([positive, negative])
         passing = (np.count_nonzero(values >= upper) + np.count_nonzero(values <= lower)) / len(values)
-        percentile = _numpy_absolute_percentile
+
+        def limit(which):
+            return _numpy_absolute_percentile(values, limits[which])
     if passing < min_passing:
-        upper = percentile(values, 100 * (1 - min_passing))
+        upper = limit(0)
         lower = -upper
     if passing > max_passing:
-        upper = percentile(values, 100 * (1 - max_passing))
+        upper = limit(1)
         lower = -upper
     return Thresholds(float(upper), float(lower))
 
@@ -329,11 +348,10 @@ def _numpy_absolute_percentile(values: np.ndarray, q: float) -> float:
     return float(np.percentile(np.abs(values), q))
 
 
-def _absolute_percentile(values: np.ndarray, q: float, top: np.ndarray | None = None) -> float:
-    """``np.percentile(np.abs(values), q)`` without the copy or the partition (``top``: the
-    absolute values' key-bucket counts, if known)."""
-    top = key_histogram(values, True)[2] if top is None else top
-    return float(_percentiles_of_ranks(values, top, [(0, len(values), np.array([q]))], absolute=True)[0][0])
+def _absolute_percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(np.abs(values), q)`` without the copy or the partition."""
+    top = key_histogram(values)[2]
+    return float(_percentiles_of_ranks(values, top, [(0, len(values), np.array([q]), True)])[0][0])
 
 
 def call_track(sums: np.ndarray, length: int, thresholds: Thresholds, *, window: int, flank: int,

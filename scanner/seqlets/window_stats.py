@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..parts import map_parts, map_threads, spans
-from .seqlets_numba_fns import (cell_range, count_around, gather_range, key_value, order_cells,
-                                order_counts, order_gather, order_slots, uniform_histogram)
+from .seqlets_numba_fns import (absolute_cells, cell_range, count_around, gather_range, key_value, order_cells,
+                                order_counts, order_gather, uniform_histogram)
 from .seqlets_numba_fns import key_histogram as _key_histogram
 
 MODE_BINS = 1000
@@ -94,7 +94,7 @@ def absolute_top(top: np.ndarray) -> np.ndarray:
     negative bucket folds onto one positive bucket: no pass over the values.
     """
     folded = np.zeros_like(top)
-    folded[1 << 15 :] = top[1 << 15 :] + top[: 1 << 15][::-1]
+    folded[1 << 15 :] = top[1 << 15 :] + top[: 1 << 15][::-1]  # bucket b mirrors MIRROR - b
     return folded
 
 
@@ -132,11 +132,12 @@ def laplace_mode(values: np.ndarray, low: float, high: float, bins: int = MODE_B
 
 
 NOT_CONSTANT = np.uint64(0xFFFFFFFFFFFFFFFF)  # the key of no finite value
+MIRROR = (1 << 16) - 1  # bucket b of a positive value's key holds -value's key in MIRROR - b
 # a cell this large is first checked for holding one value only (runs of ties, such as zeros)
 LARGE_CELL = 1 << 20
 
 
-def _constant_cells(values, parts, slot_of, middle, cell, absolute) -> np.ndarray:
+def _constant_cells(values, parts, slot_of, middle, cell) -> np.ndarray:
     """Per rank, the one key all values of its cell share, or NOT_CONSTANT (uint64).
 
     Only large cells are checked (a pass each): gathering a large cell of ties
@@ -144,30 +145,47 @@ def _constant_cells(values, parts, slot_of, middle, cell, absolute) -> np.ndarra
     """
     constant = np.full(len(cell), NOT_CONSTANT)
     for c in np.unique(cell[middle[cell] >= LARGE_CELL]):
-        ranges = map_threads(lambda span: cell_range(values[span[0] : span[1]], slot_of, c, absolute), parts)
+        ranges = map_threads(lambda span: cell_range(values[span[0] : span[1]], slot_of, c), parts)
         lowest, highest = min(r[0] for r in ranges), max(r[1] for r in ranges)
         if lowest == highest:
             constant[cell == c] = lowest
     return constant
 
 
+def _rank_buckets(top: np.ndarray, ranks: np.ndarray):
+    """The key bucket of each rank (int64) and the rank inside it."""
+    before = np.cumsum(top) - top
+    bucket = np.searchsorted(before + top, ranks, side="right")
+    return bucket, ranks - before[bucket]
+
+
 def order_statistics(values: np.ndarray, top: np.ndarray, ranks: np.ndarray, absolute: bool = False) -> np.ndarray:
-    """The values at the given ranks of ``values`` sorted ascending, without sorting them.
+    """The values at the given ranks of ``values`` (or of their absolute values) sorted ascending.
+
+    See :func:`order_statistics_of`, which finds both kinds in the same passes.
+    """
+    ranks = np.asarray(ranks, np.int64)
+    none = np.zeros(0, np.int64)
+    signed, folded = order_statistics_of(values, top, none if absolute else ranks, ranks if absolute else none)
+    return folded if absolute else signed
+
+
+def order_statistics_of(values: np.ndarray, top: np.ndarray, ranks: np.ndarray, absolute_ranks: np.ndarray):
+    """Values at given ranks of ``values`` and of their absolute values, without sorting them.
 
     Parameters
     ----------
     values : ndarray of float64, shape (n,)
         Finite values.
     top : ndarray of int64, shape (65536,)
-        Their counts by key bucket, from :func:`key_histogram`.
-    ranks : ndarray of int64, shape (k,)
-        0-based ranks, each below ``n``.
-    absolute : bool
-        Order statistics of the absolute values instead.
+        Their counts by key bucket, from :func:`key_histogram` (not absolute).
+    ranks, absolute_ranks : ndarray of int64, shapes (k,) and (j,)
+        0-based ranks among the ascending values and among the ascending
+        absolute values, each below ``n``.
 
     Returns
     -------
-    ndarray of float64, shape (k,)
+    (ndarray, ndarray) of float64, shapes (k,) and (j,)
 
     Notes
     -----
@@ -176,15 +194,24 @@ def order_statistics(values: np.ndarray, top: np.ndarray, ranks: np.ndarray, abs
     part of the values into its own stretch of one buffer, and sorted: two
     passes over the data, and only a few thousand values are sorted. A cell of
     over :data:`LARGE_CELL` values is first checked for holding a single value.
+    An absolute value's bucket and cell are those of the value itself, or,
+    for a negative value, their mirror images, so absolute ranks need only the
+    two images of their buckets counted alongside.
     """
-    ranks = np.asarray(ranks, np.int64)
-    bucket, inner, slot_of, n_slots = order_slots(top, ranks)
+    ranks, absolute_ranks = np.asarray(ranks, np.int64), np.asarray(absolute_ranks, np.int64)
+    bucket, inner = _rank_buckets(top, ranks)
+    absolute_bucket, absolute_inner = _rank_buckets(absolute_top(top), absolute_ranks)
+    wanted = np.unique(np.concatenate([bucket, absolute_bucket, MIRROR - absolute_bucket]))
+    n_slots = len(wanted)
+    slot_of = np.full(1 << 16, n_slots, np.int32)  # int32: small, so it stays in cache
+    slot_of[wanted] = np.arange(n_slots, dtype=np.int32)
     parts = spans(len(values))
-    counted = map_threads(lambda span: order_counts(values[span[0] : span[1]], slot_of, n_slots, absolute), parts)
+    counted = map_threads(lambda span: order_counts(values[span[0] : span[1]], slot_of, n_slots), parts)
     middle = sum(counted)
     cell, sub_rank = order_cells(middle, bucket, inner, slot_of)
-    constant = _constant_cells(values, parts, slot_of, middle, cell, absolute)
-    cells = np.unique(cell[constant == NOT_CONSTANT])
+    positive, negative, absolute_sub_rank = absolute_cells(middle, absolute_bucket, absolute_inner, slot_of)
+    constant = _constant_cells(values, parts, slot_of, middle, cell)
+    cells = np.unique(np.concatenate([cell[constant == NOT_CONSTANT], positive, negative]))
     spare = len(cells)
     group_of = np.full(len(middle), spare, np.int64)
     group_of[cells] = np.arange(len(cells))
@@ -196,12 +223,20 @@ def order_statistics(values: np.ndarray, top: np.ndarray, ranks: np.ndarray, abs
 
     def gather(i):
         a, b = parts[i]
-        order_gather(values[a:b], slot_of, group_of, spare, absolute, starts[i].copy(), gathered)
+        order_gather(values[a:b], slot_of, group_of, spare, starts[i].copy(), gathered)
 
     map_threads(gather, range(len(parts)))
+
+    def cell_values(c):
+        return gathered[offsets[group_of[c]] : offsets[group_of[c] + 1]]
+
     for g in range(len(cells)):
         gathered[offsets[g] : offsets[g + 1]].sort()
     out = np.empty(len(ranks))
     for r in range(len(ranks)):
-        out[r] = key_value(constant[r]) if constant[r] != NOT_CONSTANT else gathered[offsets[group_of[cell[r]]] + sub_rank[r]]
-    return out
+        out[r] = key_value(constant[r]) if constant[r] != NOT_CONSTANT else cell_values(cell[r])[sub_rank[r]]
+    folded = np.empty(len(absolute_ranks))
+    for r in range(len(absolute_ranks)):
+        both = np.abs(np.concatenate([cell_values(positive[r]), cell_values(negative[r])]))
+        folded[r] = np.partition(both, absolute_sub_rank[r])[absolute_sub_rank[r]]
+    return out, folded
