@@ -9,11 +9,12 @@ results are numpy's to the bit and do not depend on the number of threads:
 - :func:`key_histogram`: the range, a finiteness check and counts by the top 16
   bits of an order-preserving key, in one pass;
 - :func:`laplace_mode`: the two-level histogram mode and how many values lie
-  below and at it, in two passes (the fullest bin's inside is measured while
-  the first level is counted, and the second level counts each bin's values
-  below and at its middle, which is where the mode lands);
-- :func:`order_statistics`: values at given ranks, in two passes (count by the
-  next 8 key bits in the buckets that hold a rank, then gather those cells).
+  below and at it, in two passes (the first level's counts, then the values of
+  its fullest bin gathered: the second level and the counts around the mode
+  come from those alone);
+- :func:`order_statistics_of`: values at given ranks of the values and of their
+  absolute values, in two passes (count by the next 8 key bits in the buckets
+  that hold a rank, then gather those cells).
 """
 
 from __future__ import annotations
