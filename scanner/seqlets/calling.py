@@ -14,6 +14,7 @@ import logging
 import numpy as np
 import xarray as xr
 
+from ..parts import map_threads
 from ..variables import annotate
 from .tfmodisco import call_track, call_tracks, fdr_thresholds, window_sums
 
@@ -173,14 +174,15 @@ def _tfmodisco_calls(run_path, run, *, window, flank, suppress, target_fdr, min_
         counts = [max(len(track) - window + 1, 0) for track in tracks.values()]
         every = np.empty(sum(counts))
         bounds = np.concatenate([[0], np.cumsum(counts)])
-        sums = {name: window_sums(track, window, out=every[bounds[i] : bounds[i + 1]])
-                for i, (name, track) in enumerate(tracks.items())}
+        names = list(tracks)
+        # a contig's sums are one running sum, so contigs, not parts of them, go to the threads
+        sums = dict(zip(names, map_threads(
+            lambda i: window_sums(tracks[names[i]], window, out=every[bounds[i] : bounds[i + 1]]), range(len(names)))))
         thresholds = fdr_thresholds(every, **limits)
         index = {str(c): i for i, c in enumerate(contig_ids)}
-        parts = []
-        for name, track in tracks.items():
-            start, value = call_track(sums[name], len(track), thresholds, **options)
-            parts.append(_track_columns(track, index[name], start, start + span, value))
+        calls = map_threads(lambda name: call_track(sums[name], len(tracks[name]), thresholds, **options), names)
+        parts = [_track_columns(tracks[name], index[name], start, start + span, value)
+                 for name, (start, value) in zip(names, calls)]
     else:
         actual = _window_tracks(run)
         sums = window_sums(actual, window)
