@@ -272,19 +272,25 @@ def test_rows_called_together_equal_rows_called_alone(seed, rows, window, flank,
 @given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.0, -1.0, 0.5, 3.0, -0.25, 1e-3]), finite), min_size=1,
                 max_size=300), st.integers(1, 20), SPLITS)
 @example([0.0, 2.0, -1.0, 1.1125369292536007e-308], 2, None)  # second-level edges a few subnormals apart
+@example([0.0, 2.0, -1.0, 5e-324], 2, None)  # too few subnormals apart for numpy's bins
 def test_laplace_mode_equals_numpy(values, bins, split):
     """The mode and the counts below and at it, on values that sit on bin edges and inside empty bins."""
     from scanner.seqlets.window_stats import key_histogram, laplace_mode
 
     values = np.array(values)
-    counts, edges = np.histogram(values, bins=bins)
-    peak = int(np.argmax(counts))
-    inside = values[(edges[peak] < values) & (values < edges[peak + 1])]
-    counts, edges = np.histogram(inside, bins=bins)
-    peak = int(np.argmax(counts))
-    mu = (edges[peak] + edges[peak + 1]) / 2
     with split_in_parts(split):
         low, high, _, _ = key_histogram(values)
+        try:
+            counts, edges = np.histogram(values, bins=bins)
+            peak = int(np.argmax(counts))
+            inside = values[(edges[peak] < values) & (values < edges[peak + 1])]
+            counts, edges = np.histogram(inside, bins=bins)
+        except ValueError:  # values a few subnormals apart: numpy refuses the bins, and so do we
+            with pytest.raises(ValueError, match="bins"):
+                laplace_mode(values, low, high, bins)
+            return
+        peak = int(np.argmax(counts))
+        mu = (edges[peak] + edges[peak + 1]) / 2
         assert laplace_mode(values, low, high, bins) == (mu, np.count_nonzero(values < mu), np.count_nonzero(values == mu))
 
 

@@ -120,6 +120,8 @@ def laplace_mode(values: np.ndarray, low: float, high: float, bins: int = MODE_B
         How many values are ``< mu`` and ``== mu``.
     """
     edges = np.linspace(low, high, bins + 1) if low < high else np.linspace(low - 0.5, high + 0.5, bins + 1)
+    if np.any(edges[:-1] >= edges[1:]):  # a range of a few subnormals: refused as np.histogram refuses it
+        raise ValueError(f"the values span {low!r} to {high!r}: too narrow for {bins} finite-sized bins")
     peak, near, below_near = _fullest_bin_values(values, edges)
     left, right = edges[peak], edges[peak + 1]
     counts2, edges2 = np.histogram(near[(left < near) & (near < right)], bins=bins)
