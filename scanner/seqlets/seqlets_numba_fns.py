@@ -460,13 +460,10 @@ def call_rows(sums, length, upper, lower, window, flank, suppress):
     either end of its row; each row is then extracted by :func:`greedy_seqlets`.
     """
     rows, n = sums.shape
-    total = 0
-    for r in range(rows):
-        for i in range(flank, n - flank):
-            total += (sums[r, i] >= upper) | (sums[r, i] <= lower)
-    out_row = np.empty(total, np.int64)
-    out_start = np.empty(total, np.int64)
-    out_value = np.empty(total)
+    # one pass: the outputs grow as seqlets are found, never sized by a count of passing windows
+    out_row = np.empty(1024, np.int64)
+    out_start = np.empty(1024, np.int64)
+    out_value = np.empty(1024)
     position = np.empty(n, np.int64)
     score = np.empty(n)
     starts = np.empty(n, np.int64)
@@ -481,6 +478,13 @@ def call_rows(sums, length, upper, lower, window, flank, suppress):
                 score[k] = abs(x)
                 k += 1
         made = greedy_seqlets(position[:k], score[:k], length, window, flank, suppress, starts, picked)
+        if found + made > out_row.shape[0]:
+            size = 2 * (found + made)
+            grown_row, grown_start, grown_value = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size)
+            grown_row[:found] = out_row[:found]
+            grown_start[:found] = out_start[:found]
+            grown_value[:found] = out_value[:found]
+            out_row, out_start, out_value = grown_row, grown_start, grown_value
         for j in range(made):
             out_row[found] = r
             out_start[found] = starts[j]
