@@ -314,3 +314,21 @@ def test_pooled_points_equal_lexsort_and_bincount(values, null):
     expected = (x[first], total, np.bincount(group, weights=weight * y) / total)
     got = pooled_points(values, np.sort(null, kind="stable"), w)
     assert all(np.array_equal(a, b) for a, b in zip(got, expected))
+
+
+@settings(max_examples=200, deadline=None)
+@given(finite, st.floats(1e-6, 1e3), st.integers(1, 1000), st.data())
+def test_uniform_histogram_at_and_next_to_the_edges(first, width, bins, data):
+    """Values on the edges and one or two floats either side: the estimate alone would misplace them."""
+    from scanner.seqlets.seqlets_numba_fns import uniform_histogram
+
+    edges = np.linspace(first, first + width, bins + 1)
+    if np.any(edges[:-1] >= edges[1:]):
+        return
+    picked = edges[data.draw(st.lists(st.integers(0, bins), min_size=1, max_size=50))]
+    values = np.concatenate([picked, np.nextafter(picked, np.inf), np.nextafter(picked, -np.inf),
+                             np.nextafter(np.nextafter(picked, np.inf), np.inf)])
+    expected, numpy_edges = np.histogram(values, bins=edges)
+    counts = np.zeros(bins, np.int64)
+    uniform_histogram(values, edges, counts)
+    assert np.array_equal(counts, expected)
