@@ -201,15 +201,14 @@ def _bin_fixed(x, b, left, right, bins):
 
 
 @kernel
-def uniform_histogram(values, edges, counts, low=-np.inf, high=np.inf):
-    """Counts of ``values`` in the equal-width bins ``edges``, exactly as ``np.histogram``.
+def uniform_histogram(values, edges, counts):
+    """Counts of ``values`` added to ``counts`` in the equal-width bins ``edges``, exactly as
+    ``np.histogram``.
 
-    Only values ``v`` with ``low < v < high`` are counted (all by default), so a
-    histogram of a slice of the values needs no copy of them. The bin of each
-    value is estimated from its scaled offset and then moved by one where that
-    lands it on the wrong side of an edge, as numpy does, so every value falls in
-    the bin whose edges hold it, where numpy puts it. The last bin includes its
-    right edge; values outside the edges are not counted.
+    The bin of each value is estimated from its scaled offset and, near an edge,
+    moved by one where that lands it on the wrong side of it, as numpy does, so
+    every value falls in the bin whose edges hold it, where numpy puts it. The
+    last bin includes its right edge; values outside the edges are not counted.
     """
     bins = counts.shape[0]
     first = edges[0]
@@ -218,7 +217,7 @@ def uniform_histogram(values, edges, counts, low=-np.inf, high=np.inf):
     near = _edge_margin(first, last, bins)
     for i in range(values.shape[0]):
         x = values[i]
-        if x < first or x > last or not (low < x < high):
+        if x < first or x > last:
             continue
         q = (x - first) * factor * scale
         b = int(q)
