@@ -252,10 +252,13 @@ def _call(values: np.ndarray, offsets: np.ndarray, null: RecursiveNull, threshol
 def _independent_groups(starts: np.ndarray, reach: int) -> list[tuple[int, int]]:
     """Ranges of ``starts`` (ascending) to decode apart, one per core: cut only where two
     passing starts are ``reach`` or more apart, so no cluster is split."""
-    gaps = np.flatnonzero(np.diff(starts) >= reach) + 1
-    cuts = np.unique(gaps[np.minimum(np.searchsorted(gaps, [a for a, _ in spans(len(starts), min_part=DECODE_GROUP)][1:]),
-                                     len(gaps) - 1)]) if len(gaps) else np.zeros(0, np.int64)
-    bounds = [0, *cuts.tolist(), len(starts)]
+    gaps = np.flatnonzero(np.diff(starts) >= reach) + 1  # a cluster may begin at each of these
+    wanted = [a for a, _ in spans(len(starts), min_part=DECODE_GROUP)][1:]
+    cuts = []
+    if len(gaps):
+        # the first gap at or after each even cut (the last gap if none is)
+        cuts = np.unique(gaps[np.minimum(np.searchsorted(gaps, wanted), len(gaps) - 1)]).tolist()
+    bounds = [0, *cuts, len(starts)]
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 

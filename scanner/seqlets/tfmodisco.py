@@ -125,9 +125,10 @@ def _percentiles_of_ranks(values: np.ndarray, top: np.ndarray, sides) -> list[np
     the ascending absolute values; ``top`` counts the (signed) values' key buckets.
     """
     plans = [(offset, absolute, _percentile_ranks(count, percentiles)) for offset, count, percentiles, absolute in sides]
-    wanted = [np.unique(np.concatenate([np.zeros(0, np.int64)] + [np.concatenate([p + o, f + o])
-                                                                  for o, a, (p, f, _) in plans if a == kind]))
-              .astype(np.int64) for kind in (False, True)]
+    wanted = []  # the ranks to find among the values (False) and among their absolute values (True)
+    for kind in (False, True):
+        ranks = [np.concatenate([p + o, f + o]) for o, a, (p, f, _) in plans if a == kind]
+        wanted.append(np.unique(np.concatenate(ranks)).astype(np.int64) if ranks else np.zeros(0, np.int64))
     at = order_statistics_of(values, top, wanted[0], wanted[1])
     return [_interpolate(at[a][np.searchsorted(wanted[a], p + o)], at[a][np.searchsorted(wanted[a], f + o)], gamma)
             for o, a, (p, f, gamma) in plans]

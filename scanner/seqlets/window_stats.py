@@ -49,10 +49,7 @@ def key_histogram(values: np.ndarray, absolute: bool = False):
     parts = map_parts(lambda a, b: _key_histogram(values[a:b], absolute), len(values))
     low = min(p[0] for p in parts)
     high = max(p[1] for p in parts)
-    top = parts[0][2]
-    for p in parts[1:]:
-        top += p[2]
-    return low, high, top, sum(p[3] for p in parts) == 0
+    return low, high, sum(p[2] for p in parts), sum(p[3] for p in parts) == 0
 
 
 def _gather_range(values: np.ndarray, parts, low: float, high: float, room: int):
