@@ -58,37 +58,33 @@ def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
 
 def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream: int):
     """Region, gene id and signed distances to TSS and TTS of the nearest gene per position."""
+    from .gene_context_numba_fns import gene_context
+
     n = len(centre)
-    region = np.full(n, "distal", dtype="<U10")
-    gene = np.full(n, "", dtype=object)
+    region = np.full(n, len(REGIONS) - 1, np.int64)
+    gene = np.full(n, -1, np.int64)
     to_tss = np.zeros(n, np.int64)
     to_tts = np.zeros(n, np.int64)
+    ids = genes.gene_id.to_numpy().astype(str)
+    gene_contig = genes.contig_index.to_numpy()
+    centre = np.asarray(centre, np.int64)
     for c in np.unique(contig):
         rows = np.flatnonzero(contig == c)
-        table = genes[genes.contig_index == c]
-        if table.empty:
+        on = np.flatnonzero(gene_contig == c)
+        if on.size == 0:
             continue
-        minus = (table.strand == "-").to_numpy()
-        tss = np.where(minus, table.end.to_numpy() - 1, table.start.to_numpy())
-        tts = np.where(minus, table.start.to_numpy(), table.end.to_numpy() - 1)
-        sign = np.where(minus, -1, 1)
-        for row in rows:
-            x = centre[row]
-            d_tss = (x - tss) * sign
-            d_tts = (x - tts) * sign
-            inside = (x >= table.start.to_numpy()) & (x < table.end.to_numpy())
-            promoter = (d_tss >= -upstream) & (d_tss < downstream)
-            terminator = (d_tts > -downstream) & (d_tts <= upstream)
-            nearest = int(np.argmin(np.minimum(np.abs(d_tss), np.abs(d_tts))))
-            for name, mask in (("promoter", promoter), ("terminator", terminator), ("genic", inside)):
-                if mask.any():
-                    candidates = np.flatnonzero(mask)
-                    nearest = int(candidates[np.argmin(np.minimum(np.abs(d_tss[candidates]), np.abs(d_tts[candidates])))])
-                    region[row] = name
-                    break
-            gene[row] = table.gene_id.to_numpy()[nearest]
-            to_tss[row], to_tts[row] = d_tss[nearest], d_tts[nearest]
-    return region, gene.astype(str), to_tss, to_tts
+        start = genes.start.to_numpy()[on].astype(np.int64)
+        end = genes.end.to_numpy()[on].astype(np.int64)
+        minus = (genes.strand.to_numpy()[on] == "-")
+        points = np.concatenate([start, end - 1])
+        point_order = np.argsort(points, kind="stable")
+        out = [np.empty(len(rows), np.int64) for _ in range(4)]
+        gene_context(centre[rows], start, end, minus, int(upstream), int(downstream),
+                     np.argsort(start, kind="stable"), points[point_order],
+                     np.tile(np.arange(len(on), dtype=np.int64), 2)[point_order], *out)
+        region[rows], gene[rows], to_tss[rows], to_tts[rows] = out[0], on[out[1]], out[2], out[3]
+    names = np.where(gene >= 0, ids[np.maximum(gene, 0)] if len(ids) else "", "")
+    return np.asarray(REGIONS)[region].astype("<U10"), names.astype(str), to_tss, to_tts
 
 
 def _patterns(seqlets: xr.Dataset, members: xr.Dataset, matches: dict[str, str]):
@@ -137,6 +133,9 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
         ``cre_distance_tss``, ``cre_distance_tts``, with ``patterns``
         ``cre_pattern`` and ``cre_pattern_match``; the contig table.
     """
+    for name, value in (("upstream", upstream), ("downstream", downstream)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a whole number of bases >= 0; got {value!r}")
     count, best = _best_hits(seqlets, hits)
     has = best >= 0
     motif = np.where(has, hits.hit_motif.values[np.maximum(best, 0)], -1) if hits.sizes.get("hits", 0) else np.full(len(best), -1)

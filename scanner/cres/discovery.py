@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..motifs.motif import Motif
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ def pattern_names(patterns: Patterns) -> list[tuple[str, object]]:
             for i, pattern in enumerate(group)]
 
 
-def pattern_seqlets(patterns: Patterns, run_path) -> "xr.Dataset":
+def pattern_seqlets(patterns: Patterns, run_path) -> xr.Dataset:
     """The seqlets each pattern was built from, placed on the genome.
 
     Parameters
