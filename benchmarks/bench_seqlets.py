@@ -24,6 +24,11 @@ call excluded from timing) against tangermeme's ``recursive_seqlets`` on all row
 (its null is fitted to all of them, so a slice would call other seqlets), checked
 to give the same seqlets and p-values.
 
+``--tangermeme-from DIR`` (repeatable) also times the ``recursive_seqlets`` of
+another tangermeme release on the same rows, in a subprocess that imports it
+from DIR (``pip install --no-deps --target DIR tangermeme==1.5.0``): releases
+up to 1.5.0 ran this caller some 50x slower than 1.6.0.
+
 Every caller but tangermeme's ``tfmodisco_seqlets`` (one call) is called
 ``--repeats`` times and its fastest call reported, so that the ratios compare
 calls equally spared by whatever else shares the machine.
@@ -35,7 +40,12 @@ threshold 0.01, lengths 4-25, 1000 bins.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import warnings
+from importlib.metadata import version
 
 import numpy as np
 from timing import best_of, timed
@@ -48,6 +58,8 @@ def main() -> None:
     parser.add_argument("--row", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3,
                         help="calls of each caller under 10 s per call; the fastest is reported (default 3)")
+    parser.add_argument("--tangermeme-from", action="append", default=[], metavar="DIR",
+                        help="also time recursive_seqlets of the tangermeme installed in DIR (repeatable)")
     args = parser.parse_args()
     from scanner.seqlets.tfmodisco import call_tracks, fdr_thresholds, window_sums
 
@@ -105,10 +117,43 @@ def main() -> None:
         seconds, table = timed(lambda: tfmodisco_seqlets(x))
         print(f"tangermeme tfmodisco_seqlets: {seconds * scale:.2f} s{' (extrapolated)' if scale > 1 else ''}")
     print(f"TF-MoDISco method against the fastest other caller of any method: {fastest / seconds_ours:.1f}x")
-    recursive(tracks, length, args.repeats)
+    recursive(tracks, length, args.repeats, args.tangermeme_from)
 
 
-def recursive(tracks: np.ndarray, length: int, repeats: int) -> None:
+# Run with another tangermeme first on the path: argv is the rows' .npy and the repeats.
+OTHER_TANGERMEME = """
+import sys, time, warnings
+from importlib.metadata import version
+import numpy as np, torch
+from tangermeme.seqlet import recursive_seqlets
+x = torch.from_numpy(np.load(sys.argv[1]))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    recursive_seqlets(x[:2])
+    best = float("inf")
+    for call in range(int(sys.argv[2])):
+        began = time.perf_counter()
+        table = recursive_seqlets(x)
+        best = min(best, time.perf_counter() - began)
+        if best > 10:
+            break
+print(version("tangermeme"), best, len(table))
+"""
+
+
+def other_tangermeme(directory: str, x: np.ndarray, repeats: int):
+    """(release, fastest seconds, seqlets) of the tangermeme in ``directory`` on rows ``x``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = os.path.join(tmp, "rows.npy")
+        np.save(rows, x)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([directory, os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-c", OTHER_TANGERMEME, rows, str(repeats)], env=env,
+                              capture_output=True, text=True, check=True)
+    release, seconds, count = done.stdout.split()[-3:]
+    return release, float(seconds), int(count)
+
+
+def recursive(tracks: np.ndarray, length: int, repeats: int, others: list[str] = ()) -> None:
     """Recursive p-value seqlets on the same rows, cre-scanner against tangermeme."""
     from scanner.seqlets.recursive import recursive_seqlets as ours
 
@@ -129,8 +174,13 @@ def recursive(tracks: np.ndarray, length: int, repeats: int) -> None:
     table = table.sort_values(["example_idx", "start"])
     same = (np.array_equal(calls.track, table.example_idx.values) and np.array_equal(calls.start, table.start.values)
             and np.array_equal(calls.end, table.end.values) and np.array_equal(calls.pvalue, table["p-value"].values))
-    print(f"tangermeme recursive_seqlets: {seconds:.2f} s, {len(table):,} seqlets, same seqlets and p-values: {same}; "
+    print(f"tangermeme {version('tangermeme')} recursive_seqlets: {seconds:.2f} s, {len(table):,} seqlets, "
+          f"same seqlets and p-values: {same}; "
           f"cre-scanner {seconds / seconds_ours:.1f}x faster (target >= 10x)")
+    for directory in others:
+        release, seconds, count = other_tangermeme(directory, x, repeats)
+        print(f"tangermeme {release} recursive_seqlets (from {directory}): {seconds:.2f} s, {count:,} seqlets; "
+              f"cre-scanner {seconds / seconds_ours:.1f}x faster")
 
 
 if __name__ == "__main__":
