@@ -24,6 +24,8 @@ def _fit_options(func):
         click.option("--patience", default=5, show_default=True, help="Epochs without a better validation loss before stopping."),
         click.option("--seed", default=0, show_default=True),
         click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto."),
+        click.option("--threads", type=click.IntRange(min=1), default=None,
+                     help="CPU threads torch trains with, e.g. on a node shared with other jobs [one per core this process may use]."),
         click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the models and tables."),
     ]
     for option in reversed(options):
@@ -70,7 +72,7 @@ def train() -> None:
               help="File of gene ids (one per line) left out of every validation set.")
 @_fit_options
 def train_expression(store, gff, expression, value_column, task, layout, keep_out_of_validation, architecture, hyper,
-                     folds, holdout, epochs, batch_size, learning_rate, patience, seed, device, output):
+                     folds, holdout, epochs, batch_size, learning_rate, patience, seed, device, threads, output):
     """Gene-centric expression models, DeepCRE's recipe (balanced classes, leave-one-chromosome-out)."""
     from scanner.genome.store import open_genome
     from scanner.models.labels import read_expression
@@ -86,7 +88,7 @@ def train_expression(store, gff, expression, value_column, task, layout, keep_ou
     keep_out = None
     if keep_out_of_validation:
         keep_out = {line.strip() for line in keep_out_of_validation.read_text().splitlines() if line.strip()}
-    settings = settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, False)
+    settings = settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, False, threads)
     table = run_training(
         data, _folds(data, folds, holdout, genome), output, architecture=architecture, hyperparameters=_hyperparameters(hyper),
         task=task, window_layout=window_layout(windows), settings=settings, balance=task == "classification",
@@ -107,7 +109,7 @@ def train_expression(store, gff, expression, value_column, task, layout, keep_ou
 @click.option("--rc-augment/--no-rc-augment", default=True, show_default=True, help="Reverse-complement augmentation; the card then averages both strands.")
 @_fit_options
 def train_regions(store, positives, genes, layout, length, ratio, rc_augment, architecture, hyper, folds, holdout,
-                  epochs, batch_size, learning_rate, patience, seed, device, output):
+                  epochs, batch_size, learning_rate, patience, seed, device, threads, output):
     """Region classifiers: positives (BED or gene windows) against GC-matched background of the same genome."""
     import inspect
 
@@ -131,7 +133,7 @@ def train_regions(store, positives, genes, layout, length, ratio, rc_augment, ar
         windows = gene_windows(genome, genes, layout=layout)
     data, counts = region_set(genome, windows, ratio=ratio, seed=seed)
     echo_counts(counts)
-    settings = settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, rc_augment)
+    settings = settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, rc_augment, threads)
     source = positives or genes
     table = run_training(
         data, _folds(data, folds, holdout, genome), output, architecture=architecture, hyperparameters=hyperparameters,

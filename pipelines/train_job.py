@@ -103,10 +103,15 @@ def print_metrics(table: pd.DataFrame, output: Path) -> None:
     click.echo(f"models, metrics.tsv and history.tsv in {output}")
 
 
-def settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, reverse_complement) -> FitSettings:
-    if device == "auto":
-        import torch
+def settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, reverse_complement,
+                          threads: int | None = None) -> FitSettings:
+    """The fit settings of the options; ``threads`` caps torch's CPU threads (default: torch's own,
+    one per core this process may use)."""
+    import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return FitSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience, seed=seed,
                        device=device, reverse_complement=reverse_complement)

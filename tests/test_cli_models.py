@@ -30,10 +30,18 @@ def peaks(tmp_path_factory, demo_genome, demo_gff):
 
 
 def test_train_regions_info_resume_and_evaluate(tmp_path, demo_store, peaks):
+    import torch
+
     out = tmp_path / "models"
     args = ["train", "regions", "--genome", demo_store, "--positives", peaks, "--arch", "regioncnn", "--length", 400,
-            "--holdout", "NC_003070.9:1500001-2000000", *SMALL, "-o", out]
-    result = run(*args)
+            "--holdout", "NC_003070.9:1500001-2000000", *SMALL, "--threads", 1, "-o", out]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = run(*args)
+        assert torch.get_num_threads() == 1  # --threads capped torch's threads
+    finally:
+        torch.set_num_threads(threads)
     assert result.exit_code == 0, result.output
     assert "fold holdout epoch 2/2" in result.output
     metrics = pd.read_csv(out / "metrics.tsv", sep="\t")
@@ -71,6 +79,8 @@ def test_train_expression_and_refusals(tmp_path, demo_store, demo_gff, demo_geno
             "--layout", "promoter", "--arch", "regioncnn", *SMALL]
     refused = run(*base, "--folds", "by-chromosome", "-o", out)
     assert refused.exit_code == 1 and "at least 2 contigs" in refused.output
+    no_threads = run(*base, "--threads", 0, "-o", out)
+    assert no_threads.exit_code == 2 and "--threads" in no_threads.output
     result = run(*base, "--holdout", "NC_003070.9:1-500000", "-o", out)
     assert result.exit_code == 0, result.output
     card = read_card(out / "holdout.model")
