@@ -105,12 +105,15 @@ def train_expression(store, gff, expression, value_column, task, layout, keep_ou
 @click.option("--genes", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="GFF3: gene windows are the positives instead.")
 @click.option("--layout", type=click.Choice(["deepcre", "promoter"]), default="deepcre", show_default=True, help="Gene window layout (with --genes).")
 @click.option("--length", type=int, default=None, help="Window length for BED positives (default: the architecture's).")
-@click.option("--ratio", default=1.0, show_default=True, help="Background windows per positive.")
+@click.option("--negatives", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="BED of negative regions (windows centred on each, with --positives) in place of drawn background.")
+@click.option("--ratio", type=float, default=None, help="Background windows per positive [1.0].")
 @click.option("--rc-augment/--no-rc-augment", default=True, show_default=True, help="Reverse-complement augmentation; the card then averages both strands.")
 @_fit_options
-def train_regions(store, positives, genes, layout, length, ratio, rc_augment, architecture, hyper, folds, holdout,
+def train_regions(store, positives, genes, negatives, layout, length, ratio, rc_augment, architecture, hyper, folds, holdout,
                   epochs, batch_size, learning_rate, patience, seed, device, threads, output):
-    """Region classifiers: positives (BED or gene windows) against GC-matched background of the same genome."""
+    """Region classifiers: positives (BED or gene windows) against GC-matched background of the same genome,
+    or against given negatives (BED)."""
     import inspect
 
     from scanner.genome.store import open_genome
@@ -123,6 +126,10 @@ def train_regions(store, positives, genes, layout, length, ratio, rc_augment, ar
 
     if (positives is None) == (genes is None):
         raise click.UsageError("give exactly one of --positives (BED) or --genes (GFF3)")
+    if negatives is not None and positives is None:
+        raise click.UsageError("--negatives needs --positives (BED): gene windows are matched by drawn background")
+    if negatives is not None and ratio is not None:
+        raise click.UsageError("give --negatives or --ratio, not both: --ratio sizes the drawn background")
     genome = open_genome(store)
     hyperparameters = _hyperparameters(hyper)
     if positives is not None:
@@ -131,15 +138,21 @@ def train_regions(store, positives, genes, layout, length, ratio, rc_augment, ar
         windows = region_windows(genome, read_bed(positives), length=int(length))
     else:
         windows = gene_windows(genome, genes, layout=layout)
-    data, counts = region_set(genome, windows, ratio=ratio, seed=seed)
+    negative_windows = None
+    if negatives is not None:
+        negative_windows = region_windows(genome, read_bed(negatives), length=int(length))
+    data, counts = region_set(genome, windows, ratio=1.0 if ratio is None else ratio, seed=seed,
+                              negatives=negative_windows)
     echo_counts(counts)
     settings = settings_from_options(epochs, batch_size, learning_rate, patience, seed, device, rc_augment, threads)
     source = positives or genes
     table = run_training(
         data, _folds(data, folds, holdout, genome), output, architecture=architecture, hyperparameters=hyperparameters,
         task="classification", window_layout=window_layout(windows), settings=settings, balance=False, keep_out=None,
-        training_info={"recipe": "regions", "genome_sha256": genome.attrs.get("source_sha256"), "positives": str(source),
-                       "positives_sha256": file_checksum(source), **counts},
+        training_info={"recipe": "regions", "genome_sha256": genome.attrs.get("source_sha256"), "positives_path": str(source),
+                       "positives_sha256": file_checksum(source),
+                       **({"negatives_path": str(negatives), "negatives_sha256": file_checksum(negatives)} if negatives else {}),
+                       **counts},
     )
     print_metrics(table, output)
 

@@ -118,3 +118,46 @@ def test_argminn_read_out_commands(tmp_path, demo_store, peaks):
     assert {"window", "name", "start", "end", "filter", "attention"} <= set(pd.read_csv(hits, sep="\t").columns)
     no_genome = run("model", "motifs", out / "holdout.model", "-o", meme, "--hits", hits)
     assert no_genome.exit_code != 0 and "--hits needs --genome" in no_genome.output
+
+
+def test_train_regions_against_given_negatives(tmp_path, demo_store, demo_genome, peaks):
+    from scanner.tiling.regions import read_bed, region_windows
+
+    lines = peaks.read_text().splitlines()
+    negatives = tmp_path / "negatives.bed"
+    # each promoter moved 700 bases downstream: some land on another gene's promoter
+    shifted = [line.split("\t") for line in lines]
+    negatives.write_text("".join(f"{c}\t{int(s) + 700}\t{int(e) + 700}\tneg{i}\n" for i, (c, s, e, *_) in enumerate(shifted)))
+    pos = region_windows(demo_genome, read_bed(peaks), length=400)
+    neg = region_windows(demo_genome, read_bed(negatives), length=400)
+    p_start, p_end = pos.window_start.values, pos.window_end.values
+    clash = [bool(((p_start < e) & (s < p_end)).any()) for s, e in zip(neg.window_start.values, neg.window_end.values)]
+    assert 0 < sum(clash) < len(clash)
+
+    out = tmp_path / "models"
+    base = ["train", "regions", "--genome", demo_store, "--positives", peaks, "--arch", "regioncnn", "--length", 400,
+            "--holdout", "NC_003070.9:1500001-2000000", *SMALL]
+    result = run(*base, "--negatives", negatives, "-o", out)
+    assert result.exit_code == 0, result.output
+    training = read_card(out / "holdout.model").training
+    assert training["negatives_path"] == str(negatives) and training["positives_path"] == str(peaks)
+    assert training["negatives_overlapping_positives"] == sum(clash)
+    assert training["negatives"] == len(clash) - sum(clash) and "background" not in training
+    assert f"negatives {len(clash) - sum(clash):,}" in result.output
+
+    both = run(*base, "--negatives", negatives, "--ratio", 2, "-o", tmp_path / "x")
+    assert both.exit_code == 2 and "not both" in both.output
+    genes = run("train", "regions", "--genome", demo_store, "--genes", peaks, "--negatives", negatives, *SMALL,
+                "-o", tmp_path / "y")
+    assert genes.exit_code == 2 and "--negatives needs --positives" in genes.output
+
+
+def test_negatives_all_on_positives_are_refused(demo_genome, peaks):
+    from scanner.models.recipes import region_set
+    from scanner.tiling.regions import read_bed, region_windows
+
+    windows = region_windows(demo_genome, read_bed(peaks), length=400)
+    with pytest.raises(ValueError, match="no negatives left"):
+        region_set(demo_genome, windows, negatives=windows)
+    with pytest.raises(ValueError, match="negative windows are 300 bases long, the positive ones 400"):
+        region_set(demo_genome, windows, negatives=region_windows(demo_genome, read_bed(peaks), length=300))

@@ -110,8 +110,9 @@ def expression_set(genome, windows: xr.Dataset, expression: pd.Series, *, task: 
     return _set_from_windows(genome, chosen, labels, genes[has_value], ["expression"], client), counts
 
 
-def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int = 0, client=None) -> tuple[TrainingSet, dict]:
-    """Positive windows (label 1) and GC-matched background windows (label 0).
+def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int = 0,
+               negatives: xr.Dataset | None = None, client=None) -> tuple[TrainingSet, dict]:
+    """Positive windows (label 1) and negative windows (label 0): given, or GC-matched background.
 
     Background windows of gene layouts contain no gene start or end of the
     positives; those of region layouts overlap no positive window.
@@ -122,23 +123,48 @@ def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int =
     positives : xarray.Dataset
         Region windows (:func:`scanner.tiling.regions.region_windows`) or gene windows.
     ratio : float
-        Background windows per positive.
+        Background windows per positive (without ``negatives``).
     seed : int
+    negatives : xarray.Dataset, optional
+        Region windows labelled 0 instead of drawn background, of the positives'
+        length. Those sharing a base with a positive window are left out (counted
+        as ``negatives_overlapping_positives``).
 
     Returns
     -------
     TrainingSet, dict
+
+    Raises
+    ------
+    ValueError
+        Negatives of another window length than the positives', or none left.
     """
-    from ..tiling.regions import gene_anchors, matched_background
+    from ..tiling.regions import gene_anchors, matched_background, overlapping
 
     names = positives.window_gene_id.values if "window_gene_id" in positives else positives.window_name.values
     positive = _set_from_windows(genome, positives, np.ones(positives.sizes["windows"]), names, ["positive"], client)
-    avoid = gene_anchors(positives) if "window_gene_start" in positives else None
-    background = matched_background(genome, positives, positive.codes, ratio=ratio, seed=seed, avoid=avoid)
-    negative = _set_from_windows(genome, background, np.zeros(background.sizes["windows"]),
-                                 background.window_name.values, ["positive"], client)
-    counts = {"positives": len(positive), "background": len(negative),
-              **{k: int(v) for k, v in background.attrs.items() if k.startswith("background_")}}
+    if negatives is not None:
+        length, theirs = int(positives.attrs["window_length"]), int(negatives.attrs["window_length"])
+        if theirs != length:
+            raise ValueError(f"negative windows are {theirs} bases long, the positive ones {length}")
+        clash = overlapping(positives, negatives)
+        kept = negatives.isel(windows=np.flatnonzero(~clash))
+        if kept.sizes["windows"] == 0:
+            raise ValueError(f"all {len(clash)} negative windows share bases with positive windows: no negatives left")
+        if clash.any():
+            log.warning("%d of %d negative windows share bases with positive windows; left out",
+                        int(clash.sum()), len(clash))
+        negative = _set_from_windows(genome, kept, np.zeros(kept.sizes["windows"]), kept.window_name.values,
+                                     ["positive"], client)
+        counts = {"positives": len(positive), "negatives": len(negative),
+                  "negatives_overlapping_positives": int(clash.sum())}
+    else:
+        avoid = gene_anchors(positives) if "window_gene_start" in positives else None
+        background = matched_background(genome, positives, positive.codes, ratio=ratio, seed=seed, avoid=avoid)
+        negative = _set_from_windows(genome, background, np.zeros(background.sizes["windows"]),
+                                     background.window_name.values, ["positive"], client)
+        counts = {"positives": len(positive), "background": len(negative),
+                  **{k: int(v) for k, v in background.attrs.items() if k.startswith("background_")}}
     log.info("region set: %s", counts)
     return TrainingSet.concatenate([positive, negative]), counts
 

@@ -170,6 +170,30 @@ def _overlaps(merged, contig, start, end) -> np.ndarray:
     return hit
 
 
+def overlapping(windows: xr.Dataset, others: xr.Dataset) -> np.ndarray:
+    """Whether each window of ``others`` shares a base with any window of ``windows``.
+
+    Parameters
+    ----------
+    windows, others : xarray.Dataset
+        Window datasets (:func:`region_windows`, :func:`scanner.gene_windows`) of one genome.
+
+    Returns
+    -------
+    ndarray of bool, shape (others.sizes["windows"],)
+    """
+    n_contigs = int(max(windows.window_contig.values.max(initial=-1), others.window_contig.values.max(initial=-1))) + 1
+    merged = _merged_spans(windows.window_contig.values.astype(np.int64), windows.window_segment_start.values,
+                           windows.window_segment_end.values, n_contigs)
+    contig = others.window_contig.values.astype(np.int64)
+    hit = np.zeros(len(contig), dtype=bool)
+    seg_start, seg_end = others.window_segment_start.values, others.window_segment_end.values
+    for segment in range(seg_start.shape[1]):
+        used = seg_end[:, segment] > seg_start[:, segment]
+        hit |= used & _overlaps(merged, contig, seg_start[:, segment], seg_end[:, segment])
+    return hit
+
+
 def gene_anchors(windows: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first and last base of each gene of gene windows, as (contig, start, end) arrays."""
     contig = windows.window_contig.values.astype(np.int64)
