@@ -23,42 +23,40 @@ from ..variables import annotate
 REGIONS = ("promoter", "terminator", "genic", "distal")
 
 
-def _overlaps(seqlets: xr.Dataset, contig: np.ndarray, start: np.ndarray, end: np.ndarray):
-    """For each seqlet, the indices of the intervals (``contig``, ``start``, ``end``) overlapping it.
-
-    Yields ``(row, indices)`` for every seqlet whose contig holds any interval.
-    """
+def _contig_groups(seqlets: xr.Dataset, contig: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """Per contig holding seqlets and intervals (``contig``, ``start``, ``end``): the seqlet rows,
+    the interval indices, and the seqlets' and the intervals' bounds (int64)."""
     seqlet_contig = seqlets.seqlet_contig.values
     seqlet_start, seqlet_end = seqlets.seqlet_start.values, seqlets.seqlet_end.values
     for c in np.unique(seqlet_contig):
         on = np.flatnonzero(contig == c)
         if on.size == 0:
             continue
-        order = on[np.argsort(start[on], kind="stable")]
-        starts = start[order]
-        longest = int((end[order] - starts).max())
-        for row in np.flatnonzero(seqlet_contig == c):
-            lo, hi = seqlet_start[row], seqlet_end[row]
-            candidates = order[np.searchsorted(starts, lo - longest) : np.searchsorted(starts, hi)]
-            yield row, candidates[(end[candidates] > lo) & (start[candidates] < hi)]
+        rows = np.flatnonzero(seqlet_contig == c)
+        yield (rows, on, seqlet_start[rows].astype(np.int64), seqlet_end[rows].astype(np.int64),
+               np.asarray(start[on], np.int64), np.asarray(end[on], np.int64))
 
 
 def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
-    """Per seqlet: number of overlapping hits and the index of the best (-1 if none)."""
+    """Per seqlet: number of overlapping hits and the index of the best (lowest p-value; -1 if none)."""
+    from .cre_map_numba_fns import best_overlapping
+
     n = seqlets.sizes["seqlets"]
     count = np.zeros(n, np.int64)
     best = np.full(n, -1, np.int64)
-    pvalue = hits.hit_pvalue.values
-    for row, candidates in _overlaps(seqlets, hits.hit_contig.values, hits.hit_start.values, hits.hit_end.values):
-        count[row] = len(candidates)
-        if len(candidates):
-            best[row] = candidates[np.argmin(pvalue[candidates])]
+    pvalue = np.asarray(hits.hit_pvalue.values, np.float64)
+    for rows, on, lo, hi, start, end in _contig_groups(seqlets, hits.hit_contig.values, hits.hit_start.values,
+                                                       hits.hit_end.values):
+        found_count, found = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+        best_overlapping(lo, hi, start, end, np.argsort(start, kind="stable"), pvalue[on], found_count, found)
+        count[rows] = found_count
+        best[rows] = np.where(found >= 0, on[np.maximum(found, 0)], -1)
     return count, best
 
 
 def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream: int):
     """Region, gene id and signed distances to TSS and TTS of the nearest gene per position."""
-    from .gene_context_numba_fns import gene_context
+    from .cre_map_numba_fns import gene_context
 
     n = len(centre)
     region = np.full(n, len(REGIONS) - 1, np.int64)
@@ -89,14 +87,15 @@ def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream
 
 def _patterns(seqlets: xr.Dataset, members: xr.Dataset, matches: dict[str, str]):
     """Per seqlet: the discovered pattern whose member seqlet overlaps it most, and that pattern's match."""
+    from .cre_map_numba_fns import most_overlapping
+
     pattern = np.full(seqlets.sizes["seqlets"], "", dtype=object)
     contig, start, end = (members[f"pattern_seqlet_{k}"].values for k in ("contig", "start", "end"))
     names = members.pattern_seqlet_pattern.values
-    lo_all, hi_all = seqlets.seqlet_start.values, seqlets.seqlet_end.values
-    for row, candidates in _overlaps(seqlets, contig, start, end):
-        if candidates.size:
-            overlap = np.minimum(end[candidates], hi_all[row]) - np.maximum(start[candidates], lo_all[row])
-            pattern[row] = names[candidates[int(np.argmax(overlap))]]
+    for rows, on, lo, hi, member_start, member_end in _contig_groups(seqlets, contig, start, end):
+        found = np.empty(len(rows), np.int64)
+        most_overlapping(lo, hi, member_start, member_end, np.argsort(member_start, kind="stable"), found)
+        pattern[rows[found >= 0]] = names[on[found[found >= 0]]]
     match = np.array([matches.get(p, "") for p in pattern], dtype=object)
     return pattern.astype(str), match.astype(str)
 

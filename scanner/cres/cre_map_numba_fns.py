@@ -1,4 +1,8 @@
-"""Compiled kernel placing positions relative to the genes of one contig.
+"""Compiled kernels of the CRE map: intervals overlapping each CRE, and genes near it.
+
+Both look at a CRE's neighbours only. An interval overlapping ``[lo, hi)`` starts
+in ``[lo - longest, hi)``, where ``longest`` is the longest interval, so each CRE
+scans that range of the intervals ordered by start (binary search for its ends).
 
 A position is in a gene's promoter, terminator or body only within ``reach``
 (the larger of the promoter and terminator extents) of the gene, so each
@@ -20,6 +24,14 @@ PROMOTER, TERMINATOR, GENIC, DISTAL = 0, 1, 2, 3
 @kernel
 def _distance(x, start, last):
     return min(abs(x - start), abs(x - last))
+
+
+@kernel
+def _longest(start, end):
+    longest = np.int64(0)
+    for k in range(start.shape[0]):
+        longest = max(longest, end[k] - start[k])
+    return longest
 
 
 @kernel
@@ -76,11 +88,8 @@ def gene_context(centre, start, end, minus, upstream, downstream, by_start, poin
     is closer; ties to the lowest index) is its gene; a position in none is
     distal, with the nearest of all genes.
     """
-    g = start.shape[0]
     sorted_start = start[by_start]
-    longest = np.int64(0)
-    for k in range(g):
-        longest = max(longest, end[k] - start[k])
+    longest = _longest(start, end)
     reach = max(upstream, downstream)
     for row in range(centre.shape[0]):
         x = centre[row]
@@ -117,3 +126,57 @@ def gene_context(centre, start, end, minus, upstream, downstream, by_start, poin
         gene[row] = k
         to_tss[row] = (x - (end[k] - 1 if minus[k] else start[k])) * sign
         to_tts[row] = (x - (start[k] if minus[k] else end[k] - 1)) * sign
+
+
+@kernel
+def best_overlapping(lo, hi, start, end, by_start, pvalue, count, best):
+    """How many intervals overlap each query, and the one of lowest p-value.
+
+    Parameters
+    ----------
+    lo, hi : int64 (n,)
+        Queries (0-based, half-open), on one contig.
+    start, end : int64 (m,)
+        Intervals on that contig.
+    by_start : int64 (m,)
+        Interval indices ordered by start (stable).
+    pvalue : float64 (m,)
+    count, best : int64 (n,)
+        Written: overlapping intervals, and the index of the lowest p-value among
+        them (the first in ``by_start`` order on ties), -1 when none.
+    """
+    sorted_start = start[by_start]
+    longest = _longest(start, end)
+    for row in range(lo.shape[0]):
+        first = np.searchsorted(sorted_start, lo[row] - longest)
+        last = np.searchsorted(sorted_start, hi[row])
+        n = 0
+        chosen = np.int64(-1)
+        for j in range(first, last):
+            k = by_start[j]
+            if end[k] > lo[row] and start[k] < hi[row]:
+                n += 1
+                if chosen < 0 or pvalue[k] < pvalue[chosen]:
+                    chosen = k
+        count[row] = n
+        best[row] = chosen
+
+
+@kernel
+def most_overlapping(lo, hi, start, end, by_start, best):
+    """The interval sharing the most bases with each query (the first in ``by_start``
+    order on ties), -1 when none; arguments as :func:`best_overlapping`."""
+    sorted_start = start[by_start]
+    longest = _longest(start, end)
+    for row in range(lo.shape[0]):
+        first = np.searchsorted(sorted_start, lo[row] - longest)
+        last = np.searchsorted(sorted_start, hi[row])
+        chosen = np.int64(-1)
+        most = np.int64(0)
+        for j in range(first, last):
+            k = by_start[j]
+            if end[k] > lo[row] and start[k] < hi[row]:
+                shared = min(end[k], hi[row]) - max(start[k], lo[row])
+                if chosen < 0 or shared > most:
+                    chosen, most = k, shared
+        best[row] = chosen

@@ -1,4 +1,4 @@
-"""Placing CREs relative to genes: the compiled kernel against a slow, plain reference."""
+"""The CRE map's kernels (gene context, overlapping hits and patterns) against slow, plain references."""
 
 import numpy as np
 import pandas as pd
@@ -87,3 +87,61 @@ def test_negative_extents_are_refused():
 
     with pytest.raises(ValueError, match="upstream must be"):
         cre_map(None, None, None, upstream=-1)
+
+
+def slow_best_hits(seqlet_contig, lo, hi, contig, start, end, pvalue):
+    count = np.zeros(len(lo), np.int64)
+    best = np.full(len(lo), -1, np.int64)
+    for row in range(len(lo)):
+        over = [k for k in range(len(start)) if contig[k] == seqlet_contig[row] and end[k] > lo[row] and start[k] < hi[row]]
+        count[row] = len(over)
+        if over:  # lowest p-value; ties to the earliest start, then the earliest index
+            best[row] = min(over, key=lambda k: (pvalue[k], start[k], k))
+    return count, best
+
+
+def slow_most_overlapping(seqlet_contig, lo, hi, contig, start, end):
+    best = np.full(len(lo), -1, np.int64)
+    for row in range(len(lo)):
+        over = [k for k in range(len(start)) if contig[k] == seqlet_contig[row] and end[k] > lo[row] and start[k] < hi[row]]
+        if over:  # most shared bases; ties to the earliest start, then the earliest index
+            best[row] = min(over, key=lambda k: (-(min(end[k], hi[row]) - max(start[k], lo[row])), start[k], k))
+    return best
+
+
+@st.composite
+def intervals(draw):
+    n, m = draw(st.integers(1, 20)), draw(st.integers(0, 40))
+    def spans(size, longest):
+        starts = np.array(draw(st.lists(st.integers(0, 200), min_size=size, max_size=size)), np.int64)
+        lengths = np.array(draw(st.lists(st.integers(1, longest), min_size=size, max_size=size)), np.int64)
+        contigs = np.array(draw(st.lists(st.integers(0, 2), min_size=size, max_size=size)), np.int64)
+        return contigs, starts, starts + lengths
+    pvalues = np.array(draw(st.lists(st.sampled_from([1e-5, 2e-5, 3e-5]), min_size=m, max_size=m)))
+    return spans(n, 40), spans(m, 30), pvalues
+
+
+@settings(max_examples=300, deadline=None)
+@given(intervals())
+def test_overlapping_hits_and_patterns_match_the_slow_reference(data):
+    import xarray as xr
+
+    from scanner.cres.cre_map import _best_hits, _patterns
+
+    (s_contig, s_start, s_end), (contig, start, end), pvalue = data
+    seqlets = xr.Dataset({"seqlet_contig": ("seqlets", s_contig), "seqlet_start": ("seqlets", s_start),
+                          "seqlet_end": ("seqlets", s_end)})
+    hits = xr.Dataset({"hit_contig": ("hits", contig), "hit_start": ("hits", start), "hit_end": ("hits", end),
+                       "hit_pvalue": ("hits", pvalue)})
+    count, best = _best_hits(seqlets, hits)
+    want_count, want_best = slow_best_hits(s_contig, s_start, s_end, contig, start, end, pvalue)
+    assert count.tolist() == want_count.tolist()
+    assert best.tolist() == want_best.tolist()
+
+    names = np.array([f"p{k}" for k in range(len(start))])
+    members = xr.Dataset({"pattern_seqlet_contig": ("m", contig), "pattern_seqlet_start": ("m", start),
+                          "pattern_seqlet_end": ("m", end), "pattern_seqlet_pattern": ("m", names)})
+    pattern, match = _patterns(seqlets, members, {"p0": "MA0001.1 AGL3"})
+    chosen = slow_most_overlapping(s_contig, s_start, s_end, contig, start, end)
+    assert pattern.tolist() == [names[k] if k >= 0 else "" for k in chosen]
+    assert match.tolist() == ["MA0001.1 AGL3" if p == "p0" else "" for p in pattern]
