@@ -37,6 +37,13 @@ def _contig_groups(seqlets: xr.Dataset, contig: np.ndarray, start: np.ndarray, e
                np.asarray(start[on], np.int64), np.asarray(end[on], np.int64))
 
 
+def _by_start(start: np.ndarray) -> np.ndarray:
+    """Indices ordering ``start`` (stable): a range when already sorted, as scans return hits."""
+    if len(start) < 2 or bool(np.all(start[1:] >= start[:-1])):
+        return np.arange(len(start), dtype=np.int64)
+    return np.argsort(start, kind="stable")
+
+
 def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
     """Per seqlet: number of overlapping hits and the index of the best (lowest p-value; -1 if none)."""
     from .cre_map_numba_fns import best_overlapping
@@ -48,7 +55,7 @@ def _best_hits(seqlets: xr.Dataset, hits: xr.Dataset):
     for rows, on, lo, hi, start, end in _contig_groups(seqlets, hits.hit_contig.values, hits.hit_start.values,
                                                        hits.hit_end.values):
         found_count, found = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
-        best_overlapping(lo, hi, start, end, np.argsort(start, kind="stable"), pvalue[on], found_count, found)
+        best_overlapping(lo, hi, start, end, _by_start(start), pvalue[on], found_count, found)
         count[rows] = found_count
         best[rows] = np.where(found >= 0, on[np.maximum(found, 0)], -1)
     return count, best
@@ -78,7 +85,7 @@ def _gene_context(contig, centre, genes: pd.DataFrame, upstream: int, downstream
         point_order = np.argsort(points, kind="stable")
         out = [np.empty(len(rows), np.int64) for _ in range(4)]
         gene_context(centre[rows], start, end, minus, int(upstream), int(downstream),
-                     np.argsort(start, kind="stable"), points[point_order],
+                     _by_start(start), points[point_order],
                      np.tile(np.arange(len(on), dtype=np.int64), 2)[point_order], *out)
         region[rows], gene[rows], to_tss[rows], to_tts[rows] = out[0], on[out[1]], out[2], out[3]
     names = np.where(gene >= 0, ids[np.maximum(gene, 0)] if len(ids) else "", "")
@@ -94,7 +101,7 @@ def _patterns(seqlets: xr.Dataset, members: xr.Dataset, matches: dict[str, str])
     names = members.pattern_seqlet_pattern.values
     for rows, on, lo, hi, member_start, member_end in _contig_groups(seqlets, contig, start, end):
         found = np.empty(len(rows), np.int64)
-        most_overlapping(lo, hi, member_start, member_end, np.argsort(member_start, kind="stable"), found)
+        most_overlapping(lo, hi, member_start, member_end, _by_start(member_start), found)
         pattern[rows[found >= 0]] = names[on[found[found >= 0]]]
     match = np.array([matches.get(p, "") for p in pattern], dtype=object)
     return pattern.astype(str), match.astype(str)
