@@ -161,3 +161,13 @@ def test_negatives_all_on_positives_are_refused(demo_genome, peaks):
         region_set(demo_genome, windows, negatives=windows)
     with pytest.raises(ValueError, match="negative windows are 300 bases long, the positive ones 400"):
         region_set(demo_genome, windows, negatives=region_windows(demo_genome, read_bed(peaks), length=300))
+
+
+def test_negatives_all_skipped_are_refused_by_name(tmp_path, demo_store, peaks):
+    negatives = tmp_path / "negatives.bed"
+    negatives.write_text("chrUn\t100\t300\tn1\nchrUn\t900\t1100\tn2\n")
+    result = run("train", "regions", "--genome", demo_store, "--positives", peaks, "--negatives", negatives,
+                 "--arch", "regioncnn", "--length", 400, *SMALL, "-o", tmp_path / "models")
+    assert result.exit_code != 0
+    assert "no negative windows: every negative region was skipped (2 on contigs not in the genome" in result.output
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())

@@ -49,7 +49,7 @@ def layouts(draw):
     overlap and distances tie, and positions around them."""
     n_genes = draw(st.integers(1, 12))
     starts = draw(st.lists(st.integers(0, 300), min_size=n_genes, max_size=n_genes))
-    lengths = draw(st.lists(st.integers(1, 120), min_size=n_genes, max_size=n_genes))
+    lengths = draw(st.lists(st.integers(0, 120), min_size=n_genes, max_size=n_genes))  # 0: an empty gene
     strands = draw(st.lists(st.sampled_from("+-"), min_size=n_genes, max_size=n_genes))
     contigs = draw(st.lists(st.integers(0, 1), min_size=n_genes, max_size=n_genes))
     genes = pd.DataFrame({"contig_index": contigs, "start": starts, "end": np.add(starts, lengths),
@@ -82,11 +82,23 @@ def test_a_promoter_beats_a_nearer_gene_body():
     assert (region[0], gene[0], to_tss[0], to_tts[0]) == ("promoter", "next", -100, -1599)
 
 
-def test_negative_extents_are_refused():
+def test_negative_extents_backwards_genes_and_nan_pvalues_are_refused():
+    import xarray as xr
+
     from scanner.cres.cre_map import cre_map
 
     with pytest.raises(ValueError, match="upstream must be"):
         cre_map(None, None, None, upstream=-1)
+    seqlets = xr.Dataset({"seqlet_contig": ("seqlets", [0]), "seqlet_start": ("seqlets", [10]),
+                          "seqlet_end": ("seqlets", [20])})
+    genes = pd.DataFrame({"contig_index": [0, 0], "start": [0, 500], "end": [100, 400], "strand": ["+", "-"],
+                          "gene_id": ["fine", "AT1G01010"]})
+    with pytest.raises(ValueError, match=r"1 genes end before they start, e.g. AT1G01010 \(500-400\)"):
+        cre_map(seqlets, xr.Dataset(), genes)
+    hits = xr.Dataset({"hit_contig": ("hits", [0, 0]), "hit_start": ("hits", [12, 14]), "hit_end": ("hits", [18, 19]),
+                       "hit_pvalue": ("hits", [1e-5, np.nan])})
+    with pytest.raises(ValueError, match="NaN p-value"):
+        cre_map(seqlets, hits, genes.iloc[:1])
 
 
 def slow_best_hits(seqlet_contig, lo, hi, contig, start, end, pvalue):
@@ -118,7 +130,11 @@ def intervals(draw):
         contigs = np.array(draw(st.lists(st.integers(0, 2), min_size=size, max_size=size)), np.int64)
         return contigs, starts, starts + lengths
     pvalues = np.array(draw(st.lists(st.sampled_from([1e-5, 2e-5, 3e-5]), min_size=m, max_size=m)))
-    return spans(n, 40), spans(m, 30), pvalues
+    hits = spans(m, 30)
+    if draw(st.booleans()):  # ordered by contig and start, as scans return them
+        order = np.lexsort((hits[1], hits[0]))
+        hits, pvalues = tuple(a[order] for a in hits), pvalues[order]
+    return spans(n, 40), hits, pvalues
 
 
 @settings(max_examples=300, deadline=None)

@@ -74,3 +74,24 @@ def test_background_of_regions_overlaps_no_positive(demo_genome):
     lo, hi = windows.window_start.values, windows.window_end.values
     for s, e in zip(background.window_start.values, background.window_end.values):
         assert not np.any((lo < e) & (hi > s))
+
+
+def test_overlapping_keeps_contigs_apart_and_reads_every_segment():
+    import xarray as xr
+
+    from scanner.tiling.regions import overlapping
+
+    def windows(contig, segments):
+        segments = np.array(segments, np.int64)  # (windows, segments, 2); empty segments are (0, 0)
+        return xr.Dataset({"window_contig": ("windows", np.array(contig, np.int32)),
+                           "window_segment_start": (("windows", "segments"), segments[..., 0]),
+                           "window_segment_end": (("windows", "segments"), segments[..., 1])})
+
+    positives = windows([0, 1], [[(950, 1150), (0, 0)], [(8950, 9050), (9100, 9150)]])
+    # the same spans on the other contig; touching and one base into each positive window; a second
+    # segment that reaches a positive; an empty segment where a positive lies
+    others = windows([1, 0, 0, 0, 1, 1, 1, 0],
+                     [[(950, 1150), (0, 0)], [(8950, 9150), (0, 0)], [(750, 950), (0, 0)], [(751, 951), (0, 0)],
+                      [(9150, 9350), (0, 0)], [(9149, 9349), (0, 0)], [(8000, 8100), (9120, 9130)],
+                      [(2000, 2100), (1000, 1000)]])
+    assert overlapping(positives, others).tolist() == [False, False, False, True, False, True, True, False]

@@ -142,6 +142,13 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
     for name, value in (("upstream", upstream), ("downstream", downstream)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a whole number of bases >= 0; got {value!r}")
+    backwards = np.flatnonzero(genes.end.to_numpy() < genes.start.to_numpy())
+    if len(backwards):
+        g = genes.iloc[int(backwards[0])]
+        raise ValueError(f"{len(backwards)} genes end before they start, e.g. {g.gene_id} ({g.start}-{g.end}); "
+                         "genes need end >= start (0-based, half-open)")
+    if hits.sizes.get("hits", 0) and np.isnan(hits.hit_pvalue.values).any():
+        raise ValueError("motif hits with a NaN p-value: the best hit of a CRE is the one of lowest p-value")
     count, best = _best_hits(seqlets, hits)
     has = best >= 0
     motif = np.where(has, hits.hit_motif.values[np.maximum(best, 0)], -1) if hits.sizes.get("hits", 0) else np.full(len(best), -1)

@@ -4,7 +4,8 @@ Both look at a CRE's neighbours only. An interval overlapping ``[lo, hi)`` start
 in ``[lo - longest, hi)``, where ``longest`` is the longest interval, so each CRE
 scans that range of the intervals ordered by start (binary search for its ends).
 
-A position is in a gene's promoter, terminator or body only within ``reach``
+Genes have ``end >= start`` (``cre_map`` refuses others). A position is in a
+gene's promoter, terminator or body only within ``reach``
 (the larger of the promoter and terminator extents) of the gene, so each
 position looks only at the genes whose start lies in
 ``[x - longest - reach, x + reach]``, found by binary search over the starts.

@@ -133,6 +133,8 @@ def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int =
     Returns
     -------
     TrainingSet, dict
+        The windows, and counts (with negatives: also the negative regions skipped,
+        ``negatives_regions_unknown_contig`` and ``negatives_regions_off_contig_edge``).
 
     Raises
     ------
@@ -147,6 +149,10 @@ def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int =
         length, theirs = int(positives.attrs["window_length"]), int(negatives.attrs["window_length"])
         if theirs != length:
             raise ValueError(f"negative windows are {theirs} bases long, the positive ones {length}")
+        if negatives.sizes["windows"] == 0:
+            raise ValueError("no negative windows: every negative region was skipped "
+                             f"({negatives.attrs.get('regions_unknown_contig', 0)} on contigs not in the genome, "
+                             f"{negatives.attrs.get('regions_off_contig_edge', 0)} with a window off the contig)")
         clash = overlapping(positives, negatives)
         kept = negatives.isel(windows=np.flatnonzero(~clash))
         if kept.sizes["windows"] == 0:
@@ -157,7 +163,8 @@ def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int =
         negative = _set_from_windows(genome, kept, np.zeros(kept.sizes["windows"]), kept.window_name.values,
                                      ["positive"], client)
         counts = {"positives": len(positive), "negatives": len(negative),
-                  "negatives_overlapping_positives": int(clash.sum())}
+                  "negatives_overlapping_positives": int(clash.sum()),
+                  **{f"negatives_{k}": int(v) for k, v in negatives.attrs.items() if k.startswith("regions_")}}
     else:
         avoid = gene_anchors(positives) if "window_gene_start" in positives else None
         background = matched_background(genome, positives, positive.codes, ratio=ratio, seed=seed, avoid=avoid)
