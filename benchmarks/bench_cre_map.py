@@ -62,7 +62,7 @@ def synthetic(n_genes: int, n_seqlets: int, hits_per_seqlet: float, seed: int = 
     })
     n_hits = int(n_seqlets * hits_per_seqlet)
     around = rng.integers(0, n_seqlets, n_hits)
-    h_start = s_start[around] + rng.integers(-15, 41, n_hits)
+    h_start = np.maximum(s_start[around] + rng.integers(-15, 41, n_hits), 0)
     h_contig = s_contig[around]
     order = np.lexsort((h_start, h_contig))
     h_start, h_contig = h_start[order], h_contig[order]
@@ -128,7 +128,8 @@ def main() -> None:
                          "s": cres.cre_start.values, "n": cres.cre_hits.values}).sort_values(["c", "s"], kind="stable")
     same = np.array_equal(table.n.values, ours.n.values)
     print(f"bedtools intersect -c + closest -d: {theirs:.2f} s; hit counts the same as cre-scanner's: {same}; "
-          f"cre-scanner {theirs / seconds:.1f}x faster (and it also finds the best hit, the region and the distances)")
+          f"cre-scanner / bedtools speed: {theirs / seconds:.1f}x (and cre-scanner also finds the best hit, the region "
+          "and the distances)")
 
 
 if __name__ == "__main__":

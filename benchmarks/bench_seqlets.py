@@ -103,6 +103,7 @@ def main() -> None:
         from tangermeme.seqlet import recursive_seqlets, tfmodisco_seqlets
     except ImportError:
         print("tangermeme not installed")
+        recursive(tracks, length, args.repeats, args.tangermeme_from)
         return
     part = rows if args.full_tangermeme else max(rows // 10, 1)
     scale = rows / part
@@ -146,7 +147,7 @@ def other_tangermeme(directory: str, x: np.ndarray, repeats: int):
     with tempfile.TemporaryDirectory() as tmp:
         rows = os.path.join(tmp, "rows.npy")
         np.save(rows, x)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([directory, os.environ.get("PYTHONPATH", "")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [directory, os.environ.get("PYTHONPATH")] if p)}
         done = subprocess.run([sys.executable, "-c", OTHER_TANGERMEME, rows, str(repeats)], env=env,
                               capture_output=True, text=True, check=True)
     release, seconds, count = done.stdout.split()[-3:]
@@ -161,6 +162,10 @@ def recursive(tracks: np.ndarray, length: int, repeats: int, others: list[str] =
     ours(x[:2])  # compile
     seconds_ours, calls = best_of(lambda: ours(x), repeats)
     print(f"recursive, {length / 1e6:g} Mb: cre-scanner {seconds_ours:.2f} s, {len(calls.start):,} seqlets")
+    for directory in others:
+        release, seconds, count = other_tangermeme(directory, x, repeats)
+        print(f"tangermeme {release} recursive_seqlets (from {directory}): {seconds:.2f} s, {count:,} seqlets; "
+              f"cre-scanner {seconds / seconds_ours:.1f}x faster")
     try:
         import torch
         from tangermeme.seqlet import recursive_seqlets
@@ -177,10 +182,6 @@ def recursive(tracks: np.ndarray, length: int, repeats: int, others: list[str] =
     print(f"tangermeme {version('tangermeme')} recursive_seqlets: {seconds:.2f} s, {len(table):,} seqlets, "
           f"same seqlets and p-values: {same}; "
           f"cre-scanner {seconds / seconds_ours:.1f}x faster (target >= 10x)")
-    for directory in others:
-        release, seconds, count = other_tangermeme(directory, x, repeats)
-        print(f"tangermeme {release} recursive_seqlets (from {directory}): {seconds:.2f} s, {count:,} seqlets; "
-              f"cre-scanner {seconds / seconds_ours:.1f}x faster")
 
 
 if __name__ == "__main__":
