@@ -763,10 +763,10 @@ def main() -> None:
                  f"n {int(metrics.n)}, accuracy {metrics.accuracy:.3f}, AUPRC {metrics.auprc:.3f}, "
                  f"{int(metrics.windows_train)} training windows, best epoch {int(metrics.best_epoch)}")]
     if args.negatives == "rule":
-        held = regions[~regions.positive].group.value_counts()
+        groups = regions[~regions.positive].group.value_counts()
         rows.append(_row("training", "training negatives: the rule's negative regions", "negatives.bed",
                          float(card.training.get("negatives", 0)),
-                         ", ".join(f"{k} {int(v)}" for k, v in held.items())
+                         ", ".join(f"{k} {int(v)}" for k, v in groups.items())
                          + f"; {card.training.get('negatives_overlapping_positives', 0)} left out for touching a positive"))
     else:
         rows += training_negative_rows(store, positives_bed, args.length, args.ratio, args.seed,
