@@ -171,3 +171,7 @@ def test_negatives_all_skipped_are_refused_by_name(tmp_path, demo_store, peaks):
     assert result.exit_code != 0
     assert "no negative windows: every negative region was skipped (2 on contigs not in the genome" in result.output
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+    positives = run("train", "regions", "--genome", demo_store, "--positives", negatives, "--arch", "regioncnn",
+                    "--length", 400, *SMALL, "-o", tmp_path / "models")
+    assert positives.exit_code != 0
+    assert "no positive windows: every positive region was skipped (2 on contigs not in the genome" in positives.output

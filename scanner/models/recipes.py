@@ -110,6 +110,17 @@ def expression_set(genome, windows: xr.Dataset, expression: pd.Series, *, task: 
     return _set_from_windows(genome, chosen, labels, genes[has_value], ["expression"], client), counts
 
 
+def _require_windows(windows: xr.Dataset, kind: str) -> None:
+    """Refuse an empty window set, with why its regions were skipped where known."""
+    if windows.sizes["windows"]:
+        return
+    why = ""
+    if "regions_unknown_contig" in windows.attrs:
+        why = (f": every {kind} region was skipped ({windows.attrs['regions_unknown_contig']} on contigs not in the "
+               f"genome, {windows.attrs['regions_off_contig_edge']} with a window off the contig)")
+    raise ValueError(f"no {kind} windows{why}")
+
+
 def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int = 0,
                negatives: xr.Dataset | None = None, client=None) -> tuple[TrainingSet, dict]:
     """Positive windows (label 1) and negative windows (label 0): given, or GC-matched background.
@@ -139,20 +150,19 @@ def region_set(genome, positives: xr.Dataset, *, ratio: float = 1.0, seed: int =
     Raises
     ------
     ValueError
-        Negatives of another window length than the positives', or none left.
+        No positive windows, no negative ones, negatives of another window
+        length than the positives', or none left clear of the positives.
     """
     from ..tiling.regions import gene_anchors, matched_background, overlapping
 
+    _require_windows(positives, "positive")
     names = positives.window_gene_id.values if "window_gene_id" in positives else positives.window_name.values
     positive = _set_from_windows(genome, positives, np.ones(positives.sizes["windows"]), names, ["positive"], client)
     if negatives is not None:
         length, theirs = int(positives.attrs["window_length"]), int(negatives.attrs["window_length"])
         if theirs != length:
             raise ValueError(f"negative windows are {theirs} bases long, the positive ones {length}")
-        if negatives.sizes["windows"] == 0:
-            raise ValueError("no negative windows: every negative region was skipped "
-                             f"({negatives.attrs.get('regions_unknown_contig', 0)} on contigs not in the genome, "
-                             f"{negatives.attrs.get('regions_off_contig_edge', 0)} with a window off the contig)")
+        _require_windows(negatives, "negative")
         clash = overlapping(positives, negatives)
         kept = negatives.isel(windows=np.flatnonzero(~clash))
         if kept.sizes["windows"] == 0:
