@@ -147,15 +147,16 @@ def cre_map(seqlets: xr.Dataset, hits: xr.Dataset, genes: pd.DataFrame, *, upstr
         g = genes.iloc[int(backwards[0])]
         raise ValueError(f"{len(backwards)} genes end before they start, e.g. {g.gene_id} ({g.start}-{g.end}); "
                          "genes need end >= start (0-based, half-open)")
-    if hits.sizes.get("hits", 0) and np.isnan(hits.hit_pvalue.values).any():
+    n_hits = hits.sizes.get("hits", 0)
+    if n_hits and np.isnan(hits.hit_pvalue.values).any():
         raise ValueError("motif hits with a NaN p-value: the best hit of a CRE is the one of lowest p-value")
     count, best = _best_hits(seqlets, hits)
     has = best >= 0
-    motif = np.where(has, hits.hit_motif.values[np.maximum(best, 0)], -1) if hits.sizes.get("hits", 0) else np.full(len(best), -1)
+    motif = np.where(has, hits.hit_motif.values[np.maximum(best, 0)], -1) if n_hits else np.full(len(best), -1)
     motif_id = np.where(motif >= 0, hits.motif_id.values[np.maximum(motif, 0)], "") if len(hits.motif_id) else np.full(len(best), "")
     motif_name = np.where(motif >= 0, hits.motif_name.values[np.maximum(motif, 0)], "") if len(hits.motif_id) else np.full(len(best), "")
-    pvalue = np.where(has, hits.hit_pvalue.values[np.maximum(best, 0)] if hits.sizes.get("hits", 0) else np.nan, np.nan)
-    strand = np.where(has, hits.hit_strand.values[np.maximum(best, 0)] if hits.sizes.get("hits", 0) else ".", ".")
+    pvalue = np.where(has, hits.hit_pvalue.values[np.maximum(best, 0)] if n_hits else np.nan, np.nan)
+    strand = np.where(has, hits.hit_strand.values[np.maximum(best, 0)] if n_hits else ".", ".")
     contig = seqlets.seqlet_contig.values
     start, end = seqlets.seqlet_start.values, seqlets.seqlet_end.values
     region, gene, to_tss, to_tts = _gene_context(contig, (start + end) // 2, genes, upstream, downstream)
